@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Outpost target shares: Swift 6 language mode with the upcoming features the style guide asks for.
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "outpost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "outpostd", targets: ["outpostd"]),
+        .executable(name: "outpostctl", targets: ["outpostctl"]),
+        .library(name: "OutpostClient", targets: ["OutpostClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C libraries and syscalls that Swift's Glibc module cannot reach (see ARCHITECTURE.md).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
+
+        .target(name: "OutpostCore", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
+        .target(name: "OutpostTOML", swiftSettings: strictSwift),
+        .target(name: "OutpostRPC", dependencies: ["OutpostCore"], swiftSettings: strictSwift),
+        .target(name: "OutpostClient", dependencies: ["OutpostRPC", "CLinuxShims"], swiftSettings: strictSwift),
+        .target(
+            name: "OutpostNode",
+            dependencies: [
+                "OutpostCore", "OutpostRPC", "OutpostTOML", "CSystemd", "CLinuxShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "outpostd",
+            dependencies: [
+                "OutpostNode", "OutpostCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "outpostctl",
+            dependencies: [
+                "OutpostClient", "OutpostRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        .testTarget(name: "OutpostTOMLTests", dependencies: ["OutpostTOML"], swiftSettings: strictSwift),
+        .testTarget(name: "OutpostRPCTests", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "OutpostNodeTests",
+            dependencies: ["OutpostNode", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["OutpostClient", "OutpostRPC", "CLinuxShims"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

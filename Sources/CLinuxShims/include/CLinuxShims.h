@@ -1,0 +1,27 @@
+#ifndef OUTPOST_CLINUXSHIMS_H
+#define OUTPOST_CLINUXSHIMS_H
+
+// Linux calls that Swift's Glibc module does not expose because it is built without _GNU_SOURCE.
+// Every wrapper takes and returns plain C types, returns -1 with errno set on failure, and is prefixed
+// `outpost_` so nothing here collides with a libc symbol.
+
+#include <sys/types.h>
+
+/// The credentials of the process at the other end of a connected Unix socket (SO_PEERCRED).
+int outpost_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: `path` never resolves outside `dirfd`.
+/// `extra_resolve` adds further RESOLVE_* flags (for example RESOLVE_NO_SYMLINKS through the constant below).
+int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long extra_resolve);
+
+/// The RESOLVE_NO_SYMLINKS flag for `extra_resolve`.
+extern const unsigned long long outpost_resolve_no_symlinks;
+
+/// renameat2(2); `noreplace` non-zero adds RENAME_NOREPLACE.
+int outpost_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int noreplace);
+
+/// Copies the running program's GNU build id (the linker's hash of the binary) into `buffer`.
+/// Returns its length in bytes, or -1 if the binary carries none.
+int outpost_build_id(unsigned char *buffer, int capacity);
+
+#endif

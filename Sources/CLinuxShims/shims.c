@@ -1,0 +1,80 @@
+#ifndef _GNU_SOURCE
+#error CLinuxShims must be compiled with _GNU_SOURCE
+#endif
+
+#include "CLinuxShims.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int outpost_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+        return -1;
+    }
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
+}
+
+const unsigned long long outpost_resolve_no_symlinks = RESOLVE_NO_SYMLINKS;
+
+int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long extra_resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)flags | O_CLOEXEC;
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int outpost_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int noreplace) {
+    return renameat2(olddirfd, oldpath, newdirfd, newpath, noreplace ? RENAME_NOREPLACE : 0);
+}
+
+struct build_id_search {
+    unsigned char *buffer;
+    int capacity;
+    int length;
+};
+
+static int outpost_find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct build_id_search *search = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        if (header->p_type != PT_NOTE) continue;
+        const char *note = (const char *)(info->dlpi_addr + header->p_vaddr);
+        const char *end = note + header->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *entry = (const ElfW(Nhdr) *)note;
+            const char *name = note + sizeof(ElfW(Nhdr));
+            const unsigned char *descriptor = (const unsigned char *)(name + ((entry->n_namesz + 3) & ~3u));
+            if (entry->n_type == NT_GNU_BUILD_ID && entry->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                int length = (int)entry->n_descsz < search->capacity ? (int)entry->n_descsz : search->capacity;
+                memcpy(search->buffer, descriptor, (size_t)length);
+                search->length = length;
+                return 1;
+            }
+            note = (const char *)descriptor + ((entry->n_descsz + 3) & ~3u);
+        }
+    }
+    // The first object dl_iterate_phdr reports is the main program: stop there either way.
+    return 1;
+}
+
+int outpost_build_id(unsigned char *buffer, int capacity) {
+    struct build_id_search search = {buffer, capacity, -1};
+    dl_iterate_phdr(outpost_find_build_id, &search);
+    return search.length;
+}

@@ -1,0 +1,60 @@
+import Logging
+
+/// outpostd's configuration: every key of `etc/outpost/outpostd.toml`, with the same defaults.
+public struct NodeConfiguration: Sendable, Equatable {
+    public var node = Node()
+    public var control = Control()
+    public var log = Log()
+
+    public init() {}
+
+    /// `[node]`
+    public struct Node: Sendable, Equatable {
+        /// Where the node keeps its identity and all persistent state.
+        public var stateDirectory = "/var/lib/outpost"
+        /// The name the node reports; nil means the host name.
+        public var name: String?
+    }
+
+    /// `[control]`: the local control socket.
+    public struct Control: Sendable, Equatable {
+        public var socket = "/run/outpost/control.sock"
+        /// Permission bits of the socket file when outpostd binds it itself (socket activation sets its own).
+        public var socketMode: UInt32 = 0o660
+        /// Connections served at once; one more is told so and closed.
+        public var maxConnections = 256
+        /// The longest line (one JSON-RPC message) accepted; a longer one gets an error and the connection is closed.
+        public var maxMessageBytes = 1 << 20
+        /// Users granted superuser besides root and the daemon's own user.
+        public var superusers: [String] = []
+    }
+
+    /// `[log]`
+    public struct Log: Sendable, Equatable {
+        public var level: Logger.Level = .info
+    }
+
+    /// The node name to report: the configured one, or the host name.
+    public var effectiveNodeName: String {
+        node.name ?? HostName.current
+    }
+}
+
+/// Values given on the command line, which win over the configuration file (and survive reloads).
+public struct CommandLineOverrides: Sendable, Equatable {
+    public var stateDirectory: String?
+    public var controlSocket: String?
+    public var logLevel: Logger.Level?
+
+    public init(stateDirectory: String? = nil, controlSocket: String? = nil, logLevel: Logger.Level? = nil) {
+        self.stateDirectory = stateDirectory
+        self.controlSocket = controlSocket
+        self.logLevel = logLevel
+    }
+
+    func apply(to configuration: inout NodeConfiguration) {
+        if let stateDirectory { configuration.node.stateDirectory = stateDirectory }
+        if let controlSocket { configuration.control.socket = controlSocket }
+        if let logLevel { configuration.log.level = logLevel }
+    }
+}

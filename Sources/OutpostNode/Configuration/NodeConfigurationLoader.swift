@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import OutpostTOML
+
+/// Reads `outpostd.toml` into a `NodeConfiguration`, or explains precisely why it cannot.
+public enum NodeConfigurationLoader {
+    /// The file read when `--config` is not given.
+    public static let defaultPath = "/etc/outpost/outpostd.toml"
+
+    /// Loads the configuration.
+    /// - Parameters:
+    ///   - path: the file to read. When it is the default path and the file does not exist, the built-in defaults
+    ///     are used (a fresh install runs without a config file); any other missing file is an error.
+    ///   - overrides: command-line values, applied last.
+    public static func load(path: String, isExplicit: Bool, overrides: CommandLineOverrides) throws(ConfigurationError)
+        -> NodeConfiguration
+    {
+        var configuration: NodeConfiguration
+        if !isExplicit && access(path, F_OK) != 0 && errno == ENOENT {
+            configuration = NodeConfiguration()
+        } else {
+            configuration = try parse(text: try readFile(path), file: path)
+        }
+        overrides.apply(to: &configuration)
+        return configuration
+    }
+
+    /// Parses configuration text; `file` names it in errors.
+    public static func parse(text: String, file: String) throws(ConfigurationError) -> NodeConfiguration {
+        let document: TOMLTable
+        do {
+            document = try TOMLParser.parse(text)
+        } catch {
+            throw ConfigurationError(file: file, line: error.line, message: "\(error.message) (column \(error.column))")
+        }
+        let root = ConfigurationSection(file: file, name: "", table: document)
+        try root.rejectUnknownKeys(known: ["node", "control", "log"])
+        var configuration = NodeConfiguration()
+
+        if let node = try root.subsection("node") {
+            try node.rejectUnknownKeys(known: ["state_directory", "name"])
+            if let value = try node.path("state_directory") { configuration.node.stateDirectory = value }
+            if let value = try node.nonEmptyString("name") { configuration.node.name = value }
+        }
+        if let control = try root.subsection("control") {
+            try control.rejectUnknownKeys(known: [
+                "socket", "socket_mode", "max_connections", "max_message_bytes", "superusers",
+            ])
+            if let value = try control.path("socket") {
+                guard value.utf8.count < 108 else {
+                    throw control.error("socket", "is \(value.utf8.count) bytes long; a Unix socket path must be under 108")
+                }
+                configuration.control.socket = value
+            }
+            if let value = try control.fileMode("socket_mode") { configuration.control.socketMode = value }
+            if let value = try control.integer("max_connections", in: 1...65536) {
+                configuration.control.maxConnections = value
+            }
+            if let value = try control.integer("max_message_bytes", in: 4096...(64 << 20)) {
+                configuration.control.maxMessageBytes = value
+            }
+            if let value = try control.stringArray("superusers") { configuration.control.superusers = value }
+        }
+        if let log = try root.subsection("log") {
+            try log.rejectUnknownKeys(known: ["level"])
+            if let value = try log.string("level") {
+                guard let level = Logger.Level(rawValue: value) else {
+                    let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw log.error("level", "must be one of \(levels), found \"\(value)\"")
+                }
+                configuration.log.level = level
+            }
+        }
+        return configuration
+    }
+
+    /// Reads a whole file as UTF-8, with errors that name the file and the reason.
+    static func readFile(_ path: String) throws(ConfigurationError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ConfigurationError(file: path, message: "cannot read the configuration file: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ConfigurationError(file: path, message: "cannot read the configuration file: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+            guard bytes.count <= 1 << 20 else {
+                throw ConfigurationError(file: path, message: "the configuration file is over 1 MiB; is this the right file?")
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigurationError(file: path, message: "the configuration file is not valid UTF-8")
+        }
+        return text
+    }
+}

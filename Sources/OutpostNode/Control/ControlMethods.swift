@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import OutpostCore
+import OutpostRPC
+
+/// The foundation's control-API methods: `echo`, `getServerInfo` and `superuser`.
+enum ControlMethods {
+    static func make(node: NodeContext) -> [RPCMethod<ControlSession>] {
+        [
+            RPCMethod("echo", parameters: ["text"]) { params, _ in
+                guard let text = try params.optionalString("text") else { return .null }
+                return .string(text)
+            },
+            RPCMethod("getServerInfo") { _, session in
+                [
+                    "name": .string(node.settings.current.effectiveNodeName),
+                    "version": .string(OutpostVersion.version),
+                    "apiVersion": .string(OutpostVersion.apiVersion),
+                    "revision": .string(OutpostVersion.revision),
+                    "nodeId": .string(node.identity.nodeID),
+                    "instanceId": .string(node.instanceID),
+                    "userName": .string(session.caller.userName),
+                    "superuser": .bool(session.isSuperuser),
+                ]
+            },
+            RPCMethod("superuser") { _, session in
+                let caller = session.caller
+                let listed = node.settings.current.control.superusers.contains(caller.userName)
+                guard caller.uid == 0 || caller.uid == getuid() || listed else {
+                    throw RPCError.permissionDenied(
+                        "\(caller.userName) is not a superuser: only root, the daemon's own user and the users in "
+                            + "[control] superusers are"
+                    )
+                }
+                session.grantSuperuser()
+                node.logger.notice(
+                    "superuser granted", metadata: ["user": "\(caller.userName)", "connection": "\(session.connectionID)"])
+                return .null
+            },
+        ]
+    }
+}

@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShims
+import Logging
+import NIOCore
+import NIOPosix
+import OutpostCore
+import OutpostRPC
+import ServiceLifecycle
+import Synchronization
+
+/// Serves the JSON-RPC control API on a Unix stream socket: one JSON object per line each way, the caller's identity
+/// taken from `SO_PEERCRED` and attached to every call.
+///
+/// Bounded everywhere a client could make it grow: at most `max_connections` connections (one more is told so and
+/// closed), at most `max_message_bytes` per line (a longer one gets an error and the connection is closed), and one
+/// request at a time per connection, so a client that does not read its answers stalls only itself.
+public final class ControlServer: Service, HealthCheck {
+    typealias Connection = NIOAsyncChannel<ControlFrame, ByteBuffer>
+    typealias Accepted = (connection: Connection, caller: CallerIdentity?)
+
+    private let serverChannel: NIOAsyncChannel<Accepted, Never>
+    /// The socket file to remove at exit: set only when this process bound it (systemd owns an inherited one).
+    private let ownedSocketPath: String?
+    private let dispatcher: RPCDispatcher<ControlSession>
+    private let settings: NodeSettings
+    private let logger: Logger
+    private let connectionCount = Atomic<Int>(0)
+    private let nextConnectionID = Atomic<UInt64>(1)
+
+    public let healthCheckName = "control server"
+
+    private init(
+        serverChannel: NIOAsyncChannel<Accepted, Never>,
+        ownedSocketPath: String?,
+        dispatcher: RPCDispatcher<ControlSession>,
+        settings: NodeSettings,
+        logger: Logger
+    ) {
+        self.serverChannel = serverChannel
+        self.ownedSocketPath = ownedSocketPath
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Binds the listener. After this returns, connections are queued by the kernel even before `run()` accepts
+    /// them, which is why `READY=1` may be sent as soon as every listener is bound.
+    public static func bind(
+        _ listener: ControlListener,
+        dispatcher: RPCDispatcher<ControlSession>,
+        settings: NodeSettings,
+        logger: Logger
+    ) async throws -> ControlServer {
+        let maximumLineLength = settings.current.control.maxMessageBytes
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<Accepted> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let caller = try? channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(
+                    of: NIOBSDSocket.Handle.self
+                ) { fd in
+                    peerIdentity(fd)
+                }
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximumLineLength)))
+                let connection = try Connection(wrappingChannelSynchronously: channel)
+                return (connection, caller ?? nil)
+            }
+        }
+        switch listener {
+        case .inherited(let socket):
+            let channel = try await bootstrap.bind(socket.fd, childChannelInitializer: initializer)
+            return ControlServer(
+                serverChannel: channel, ownedSocketPath: nil, dispatcher: dispatcher, settings: settings, logger: logger)
+        case .path(let path, let mode):
+            try ControlListener.prepareSocketPath(path)
+            let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
+            guard chmod(path, mode_t(mode)) == 0 else {
+                let reason = String(cString: strerror(errno))
+                try? await channel.channel.close()
+                unlink(path)
+                throw ControlListenerError(message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(reason)")
+            }
+            return ControlServer(
+                serverChannel: channel, ownedSocketPath: path, dispatcher: dispatcher, settings: settings, logger: logger)
+        }
+    }
+
+    /// The kernel's word on who connected.
+    private static func peerIdentity(_ fd: NIOBSDSocket.Handle) -> CallerIdentity? {
+        var pid: pid_t = 0
+        var uid: uid_t = 0
+        var gid: gid_t = 0
+        guard outpost_peer_credentials(fd, &pid, &uid, &gid) == 0 else { return nil }
+        return CallerIdentity(uid: uid, gid: gid, pid: pid)
+    }
+
+    public var connections: Int { connectionCount.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        defer {
+            if let ownedSocketPath { unlink(ownedSocketPath) }
+        }
+        let serverChannel = self.serverChannel
+        try await withGracefulShutdownHandler {
+            try await serverChannel.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await accepted in inbound {
+                        group.addTask { await self.serve(accepted) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            // Stop accepting; each connection finishes the request it is on, then closes (see `serve`).
+            serverChannel.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ accepted: Accepted) async {
+        let active = connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { connectionCount.wrappingSubtract(1, ordering: .relaxed) }
+        let connectionID = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let limits = settings.current.control
+        do {
+            try await accepted.connection.executeThenClose { inbound, outbound in
+                guard let caller = accepted.caller else {
+                    try await outbound.write(errorLine(.internalError("cannot read the caller's credentials")))
+                    return
+                }
+                guard active <= limits.maxConnections else {
+                    logger.warning("connection refused: limit reached", metadata: ["max_connections": "\(limits.maxConnections)"])
+                    try await outbound.write(
+                        errorLine(.limitExceeded("too many connections (max_connections = \(limits.maxConnections)); try again later")))
+                    return
+                }
+                let session = ControlSession(caller: caller, connectionID: connectionID)
+                for try await frame in inbound.cancelOnGracefulShutdown() {
+                    switch frame {
+                    case .line(let line):
+                        guard let response = await dispatcher.handle(line: line.readableBytesView, context: session) else {
+                            continue
+                        }
+                        var buffer = ByteBuffer()
+                        buffer.reserveCapacity(response.count + 1)
+                        buffer.writeBytes(response)
+                        buffer.writeInteger(UInt8(ascii: "\n"))
+                        try await outbound.write(buffer)
+                    case .oversized:
+                        logger.warning(
+                            "closing a connection that sent an oversized message",
+                            metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"])
+                        try await outbound.write(
+                            errorLine(.limitExceeded(
+                                "message longer than \(limits.maxMessageBytes) bytes (max_message_bytes); closing the connection")))
+                        return
+                    }
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["connection": "\(connectionID)", "error": "\(error)"])
+        }
+    }
+
+    private func errorLine(_ error: RPCError) -> ByteBuffer {
+        var buffer = ByteBuffer(bytes: JSONCoding.serialize(RPCResponse(id: .null, outcome: .failure(error)).json))
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        return buffer
+    }
+
+    /// Healthy when the listening channel is open, its event loop runs a task, and the dispatcher answers `echo`.
+    /// A wedged loop never answers, so the watchdog stops being fed and systemd restarts the daemon.
+    public func checkHealth() async -> String? {
+        let channel = serverChannel.channel
+        guard channel.isActive else { return "the control socket is closed" }
+        do {
+            try await channel.eventLoop.submit {}.get()
+        } catch {
+            return "the event loop refused work: \(error)"
+        }
+        let probe = ControlSession(caller: UnixUser.current, connectionID: 0)
+        let outcome = await dispatcher.call(RPCRequest(id: .null, method: "echo", params: ["text": "health"]), context: probe)
+        guard case .success(.string("health")) = outcome else { return "the dispatcher did not answer echo" }
+        return nil
+    }
+}

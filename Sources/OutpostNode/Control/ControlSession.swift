@@ -1,0 +1,23 @@
+import OutpostCore
+import Synchronization
+
+/// One control connection's context, handed to every method it calls: who the caller is (from `SO_PEERCRED`) and
+/// what the connection has been granted. Superuser is per connection, as in the seed API: a caller asks for it with
+/// `superuser()` and keeps it until the connection closes.
+public final class ControlSession: Sendable {
+    public let caller: CallerIdentity
+    /// Identifies the connection in logs.
+    public let connectionID: UInt64
+    private let superuser = Mutex(false)
+
+    public init(caller: CallerIdentity, connectionID: UInt64) {
+        self.caller = caller
+        self.connectionID = connectionID
+    }
+
+    public var isSuperuser: Bool { superuser.withLock { $0 } }
+
+    func grantSuperuser() {
+        superuser.withLock { $0 = true }
+    }
+}

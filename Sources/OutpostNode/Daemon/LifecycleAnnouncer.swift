@@ -1,0 +1,23 @@
+import Logging
+import ServiceLifecycle
+
+/// Tells systemd `READY=1` once the daemon serves, and `STOPPING=1` the moment shutdown begins.
+///
+/// It is started after every listener is bound (see `NodeDaemon`), so readiness never precedes a socket that answers.
+struct LifecycleAnnouncer: Service {
+    let notifier: SystemdNotifier
+    let logger: Logger
+    let readyStatus: @Sendable () -> String
+
+    func run() async throws {
+        notifier.ready(status: readyStatus())
+        logger.notice("outpostd is ready", metadata: ["status": "\(readyStatus())"])
+        do {
+            try await gracefulShutdown()
+        } catch {
+            // Cancelled (SIGINT): stopping all the same.
+        }
+        notifier.stopping()
+        logger.notice("outpostd is stopping")
+    }
+}

@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import Logging
+import OutpostCore
+import OutpostRPC
+import ServiceLifecycle
+import UnixSignals
+
+/// outpostd's composition: configuration, logging, identity, listeners, then every long-running part as a `Service`
+/// in one `ServiceGroup`. The order is the contract with systemd: nothing is started until the configuration is
+/// valid, and `READY=1` follows the binding of every listener.
+public enum NodeDaemon {
+    /// Runs the daemon until it is stopped, and returns the process exit status.
+    /// - Parameter inheritedSockets: what `SocketActivation.takeInheritedSockets()` returned at the top of `main`.
+    public static func run(source: ConfigurationSource, inheritedSockets: [InheritedSocket]) async -> Int32 {
+        let configuration: NodeConfiguration
+        do {
+            configuration = try source.load()
+        } catch {
+            printToStandardError("outpostd: configuration error: \(error)")
+            return ConfigurationError.exitStatus
+        }
+
+        let levelControl = LogLevelControl(configuration.log.level)
+        let destination = LogDestination.detect(environment: ProcessInfo.processInfo.environment)
+        destination.bootstrap(identifier: "outpostd", levelControl: levelControl)
+        let logger = Logger(label: "outpostd")
+        let notifier = SystemdNotifier()
+
+        let identity: NodeIdentity
+        do {
+            identity = try NodeIdentity.loadOrCreate(stateDirectory: configuration.node.stateDirectory)
+        } catch {
+            logger.critical("cannot use the state directory: \(error)")
+            return StateDirectoryError.exitStatus
+        }
+
+        let settings = NodeSettings(configuration)
+        let node = NodeContext(
+            identity: identity, instanceID: UUID().uuidString.lowercased(), settings: settings, logger: logger)
+        let dispatcher = RPCDispatcher(methods: ControlMethods.make(node: node))
+
+        let listener: ControlListener
+        if let inherited = SocketActivation.controlSocket(in: inheritedSockets) {
+            listener = .inherited(inherited)
+        } else {
+            listener = .path(configuration.control.socket, mode: configuration.control.socketMode)
+        }
+        let controlServer: ControlServer
+        do {
+            controlServer = try await ControlServer.bind(listener, dispatcher: dispatcher, settings: settings, logger: logger)
+        } catch {
+            logger.critical("cannot listen on the control socket: \(error)")
+            return ControlListenerError.exitStatus
+        }
+
+        let socketDescription: String
+        switch listener {
+        case .inherited(let socket): socketDescription = "inherited socket '\(socket.name)' (fd \(socket.fd))"
+        case .path(let path, _): socketDescription = path
+        }
+        let readyStatus: @Sendable () -> String = {
+            "Serving the control API on \(socketDescription); \(controlServer.connections) connection(s)"
+        }
+        logger.info(
+            "outpostd starting",
+            metadata: [
+                "version": "\(OutpostVersion.version)", "node_id": "\(identity.nodeID)",
+                "state_directory": "\(configuration.node.stateDirectory)", "control_socket": "\(socketDescription)",
+            ])
+
+        let services: [any Service] = [
+            controlServer,
+            WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
+            ReloadService(
+                source: source, settings: settings, levelControl: levelControl, notifier: notifier, logger: logger,
+                readyStatus: readyStatus),
+            LifecycleAnnouncer(notifier: notifier, logger: logger, readyStatus: readyStatus),
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: [.sigterm],
+            cancellationSignals: [.sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            logger.critical("outpostd stopped on an error: \(error)")
+            return 1
+        }
+        logger.notice("outpostd stopped")
+        return 0
+    }
+
+    static func printToStandardError(_ text: String) {
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,80 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Reloads the configuration on SIGHUP: `RELOADING=1`, read the file again, apply what can change while running,
+/// `READY=1`. A file that no longer parses leaves the running configuration in force and logs why.
+public struct ReloadService: Service {
+    private let source: ConfigurationSource
+    private let settings: NodeSettings
+    private let levelControl: LogLevelControl
+    private let notifier: SystemdNotifier
+    private let logger: Logger
+    private let readyStatus: @Sendable () -> String
+
+    public init(
+        source: ConfigurationSource,
+        settings: NodeSettings,
+        levelControl: LogLevelControl,
+        notifier: SystemdNotifier,
+        logger: Logger,
+        readyStatus: @escaping @Sendable () -> String
+    ) {
+        self.source = source
+        self.settings = settings
+        self.levelControl = levelControl
+        self.notifier = notifier
+        self.logger = logger
+        self.readyStatus = readyStatus
+    }
+
+    public func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            notifier.reloading()
+            reload()
+            notifier.ready(status: readyStatus())
+        }
+    }
+
+    func reload() {
+        let new: NodeConfiguration
+        do {
+            new = try source.load()
+        } catch {
+            logger.error(
+                "reload failed; the running configuration stays in effect",
+                metadata: ["error": "\(error)", "file": "\(source.path)"])
+            return
+        }
+        let old = settings.current
+        for (key, changed) in [
+            ("node.state_directory", old.node.stateDirectory != new.node.stateDirectory),
+            ("control.socket", old.control.socket != new.control.socket),
+            ("control.max_message_bytes", old.control.maxMessageBytes != new.control.maxMessageBytes),
+        ] where changed {
+            logger.warning("\(key) changed; it takes effect when outpostd restarts")
+        }
+        settings.replace(with: new)
+        levelControl.current = new.log.level
+        logger.notice("configuration reloaded", metadata: ["file": "\(source.path)"])
+    }
+}
+
+/// Where the configuration comes from: the file and the command-line overrides, so a reload reads it the same way
+/// the start did.
+public struct ConfigurationSource: Sendable {
+    public var path: String
+    public var isExplicit: Bool
+    public var overrides: CommandLineOverrides
+
+    public init(path: String, isExplicit: Bool, overrides: CommandLineOverrides) {
+        self.path = path
+        self.isExplicit = isExplicit
+        self.overrides = overrides
+    }
+
+    public func load() throws(ConfigurationError) -> NodeConfiguration {
+        try NodeConfigurationLoader.load(path: path, isExplicit: isExplicit, overrides: overrides)
+    }
+}

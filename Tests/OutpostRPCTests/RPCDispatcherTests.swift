@@ -1,0 +1,113 @@
+import Testing
+
+@testable import OutpostRPC
+
+@Suite("JSON-RPC dispatch, without sockets")
+struct RPCDispatcherTests {
+    let dispatcher = RPCDispatcher<String>(methods: [
+        RPCMethod("echo", parameters: ["text"]) { params, _ in
+            try params.optionalString("text").map(JSONValue.string) ?? .null
+        },
+        RPCMethod("whoami") { _, caller in .string(caller) },
+        RPCMethod("count", parameters: ["n"]) { params, _ in .integer(try params.integer("n", in: 0...10)) },
+        RPCMethod("fails") { _, _ in throw RPCError.permissionDenied("no") },
+    ])
+
+    func call(_ line: String) async -> JSONValue? {
+        guard let bytes = await dispatcher.handle(line: Array(line.utf8), context: "alice") else { return nil }
+        return try? JSONCoding.parse(bytes)
+    }
+
+    @Test func echoReturnsTheText() async {
+        let response = await call(#"{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"hi"}}"#)
+        #expect(response == ["jsonrpc": "2.0", "id": 1, "result": "hi"])
+    }
+
+    @Test func echoWithoutTextReturnsNull() async {
+        let response = await call(#"{"jsonrpc":"2.0","id":"a","method":"echo"}"#)
+        #expect(response?["result"] == .null)
+        #expect(response?["id"] == "a")
+    }
+
+    @Test func theContextReachesTheMethod() async {
+        #expect(await call(#"{"jsonrpc":"2.0","id":2,"method":"whoami"}"#)?["result"] == "alice")
+    }
+
+    @Test(arguments: ["{", "nonsense", "{\"a\":1}}", "[1,]", "\"\\ud800\"", String(repeating: "[", count: 5000)])
+    func malformedJSONIsAParseError(line: String) async {
+        let response = await call(line)
+        #expect(response?["error"]?["code"] == .integer(-32700))
+        #expect(response?["id"] == .null)
+    }
+
+    @Test(arguments: [
+        #"{"id":1,"method":"echo"}"#, #"{"jsonrpc":"2.0","id":1}"#, #"{"jsonrpc":"2.0","id":{},"method":"echo"}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"echo","params":3}"#, "42",
+    ])
+    func invalidEnvelopesAreInvalidRequests(line: String) async {
+        #expect(await call(line)?["error"]?["code"] == .integer(-32600))
+    }
+
+    @Test func unknownMethodIsMethodNotFound() async {
+        let response = await call(#"{"jsonrpc":"2.0","id":3,"method":"nope"}"#)
+        #expect(response?["error"]?["code"] == .integer(-32601))
+        #expect(response?["error"]?["message"]?.stringValue?.contains("nope") == true)
+    }
+
+    @Test(arguments: [
+        #"{"jsonrpc":"2.0","id":4,"method":"echo","params":{"text":5}}"#,
+        #"{"jsonrpc":"2.0","id":4,"method":"echo","params":{"txt":"x"}}"#,
+        #"{"jsonrpc":"2.0","id":4,"method":"echo","params":["x"]}"#,
+        #"{"jsonrpc":"2.0","id":4,"method":"count"}"#,
+        #"{"jsonrpc":"2.0","id":4,"method":"count","params":{"n":11}}"#,
+        #"{"jsonrpc":"2.0","id":4,"method":"count","params":{"n":1.5}}"#,
+    ])
+    func badParamsAreInvalidParams(line: String) async {
+        #expect(await call(line)?["error"]?["code"] == .integer(-32602))
+    }
+
+    @Test func methodErrorsKeepTheirCode() async {
+        #expect(await call(#"{"jsonrpc":"2.0","id":5,"method":"fails"}"#)?["error"]?["code"] == .integer(-32001))
+    }
+
+    @Test func notificationsGetNoResponse() async {
+        #expect(await call(#"{"jsonrpc":"2.0","method":"echo","params":{"text":"x"}}"#) == nil)
+    }
+
+    @Test func batchesAnswerEachRequest() async {
+        let response = await call(
+            #"[{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a"}},{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#
+        )
+        guard case .array(let answers) = response else { Issue.record("not a batch answer"); return }
+        #expect(answers.count == 2)
+        #expect(answers[0]["result"] == "a")
+        #expect(answers[1]["error"]?["code"] == .integer(-32601))
+    }
+}
+
+@Suite("JSON text")
+struct JSONCodingTests {
+    @Test func roundTripsEveryType() throws {
+        let value: JSONValue = [
+            "s": "a\"b\\c\nd\u{01}é😀", "i": 9_007_199_254_740_993, "d": 1.5, "t": true, "n": nil, "a": [1, "x", []],
+            "o": ["k": ["z": false]],
+        ]
+        #expect(try JSONCoding.parse(JSONCoding.serialize(value)) == value)
+    }
+
+    @Test func surrogatePairsDecode() throws {
+        #expect(try JSONCoding.parse(Array(#""\ud83d\ude00""#.utf8)) == "😀")
+    }
+
+    @Test func duplicateKeysAreRefused() {
+        #expect(throws: JSONParseError.self) { try JSONCoding.parse(Array(#"{"a":1,"a":2}"#.utf8)) }
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(throws: JSONParseError.self) { try JSONCoding.parse([0x22, 0xFF, 0x22]) }
+    }
+
+    @Test func keysAreSortedForStableOutput() {
+        #expect(JSONCoding.serializeToString(["b": 1, "a": 2]) == #"{"a":2,"b":1}"#)
+    }
+}
