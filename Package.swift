@@ -64,7 +64,12 @@ let package = Package(
         .testTarget(name: "OutpostRPCTests", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
         .testTarget(
             name: "OutpostNodeTests",
-            dependencies: ["OutpostNode", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OutpostNode", "OutpostCore", "OutpostRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -77,4 +78,8 @@ int outpost_build_id(unsigned char *buffer, int capacity) {
     struct build_id_search search = {buffer, capacity, -1};
     dl_iterate_phdr(outpost_find_build_id, &search);
     return search.length;
+}
+
+void outpost_release_free_memory(void) {
+    malloc_trim(0);
 }

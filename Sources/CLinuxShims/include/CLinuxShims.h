@@ -24,4 +24,7 @@ int outpost_renameat2(int olddirfd, const char *oldpath, int newdirfd, const cha
 /// Returns its length in bytes, or -1 if the binary carries none.
 int outpost_build_id(unsigned char *buffer, int capacity);
 
+/// Returns freed heap memory to the kernel (malloc_trim(0)); glibc otherwise keeps it in per-thread arenas.
+void outpost_release_free_memory(void);
+
 #endif

@@ -120,7 +120,11 @@ public final class ControlServer: Service, HealthCheck {
 
     private func serve(_ accepted: Accepted) async {
         let active = connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
-        defer { connectionCount.wrappingSubtract(1, ordering: .relaxed) }
+        defer {
+            // When the last connection closes, hand the heap that bursts of connections used back to the kernel:
+            // glibc keeps freed memory in per-thread arenas otherwise, and an idle daemon should be small.
+            if connectionCount.wrappingSubtract(1, ordering: .relaxed).newValue == 0 { outpost_release_free_memory() }
+        }
         let connectionID = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let limits = settings.current.control
         do {

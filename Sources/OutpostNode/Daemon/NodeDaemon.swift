@@ -88,6 +88,8 @@ public enum NodeDaemon {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch is CancellationError {
+            // SIGINT cancels the group: a requested stop, not a failure.
         } catch {
             logger.critical("outpostd stopped on an error: \(error)")
             return 1

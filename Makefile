@@ -1,0 +1,47 @@
+# Build and install Outpost. `make install` honours DESTDIR (staged installs, packaging) and PREFIX.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= /usr/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+DOCDIR ?= $(PREFIX)/share/doc/outpost
+SWIFT ?= swift
+CONFIGURATION ?= release
+
+PROGRAMS = outpostd outpostctl
+
+.PHONY: all build test install uninstall clean
+
+all: build
+
+build:
+	$(SWIFT) build -c $(CONFIGURATION) $(foreach p,$(PROGRAMS),--product $(p))
+
+test:
+	bash .ci/test
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/outpost $(DESTDIR)$(DOCDIR)
+	for program in $(PROGRAMS); do \
+		install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/$$program" $(DESTDIR)$(BINDIR)/$$program; \
+	done
+	sed 's|/usr/local/bin/outpostd|$(BINDIR)/outpostd|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
+		systemd/outpostd.service > $(DESTDIR)$(UNITDIR)/outpostd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/outpostd.service
+	install -m 0644 systemd/outpostd.socket $(DESTDIR)$(UNITDIR)/outpostd.socket
+	install -m 0644 systemd/outpost.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/outpost.conf
+	install -m 0644 systemd/outpost.tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf
+	# Never overwrite an admin's configuration.
+	test -e $(DESTDIR)$(SYSCONFDIR)/outpost/outpostd.toml || \
+		install -m 0644 etc/outpost/outpostd.toml $(DESTDIR)$(SYSCONFDIR)/outpost/outpostd.toml
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+
+uninstall:
+	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/$(p)) \
+		$(DESTDIR)$(UNITDIR)/outpostd.service $(DESTDIR)$(UNITDIR)/outpostd.socket \
+		$(DESTDIR)$(SYSUSERSDIR)/outpost.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf $(DESTDIR)$(DOCDIR)/README.md
+
+clean:
+	$(SWIFT) package clean

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import OutpostClient
+import OutpostRPC
+import Testing
+
+/// The control socket against clients that misbehave: the daemon keeps serving everyone else.
+@Suite("control protocol robustness (real outpostd)", .serialized)
+struct ControlProtocolTests {
+    @Test("JSON-RPC errors: -32700 keeps the connection usable, -32601, -32602, -32600")
+    func errorCodes() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        try client.sendRaw(Array("this is not json\n".utf8))
+        #expect(try client.readMessage()["error"]?["code"] == .integer(-32700))
+        #expect(try client.call("echo", ["text": "after garbage"]) == "after garbage")
+        #expect(throws: ControlClientError.self) { try client.call("noSuchMethod") }
+        do {
+            _ = try client.call("echo", ["text": 5])
+            Issue.record("a number was accepted as text")
+        } catch {
+            #expect(error.rpcError?.code == -32602)
+        }
+        try client.sendRaw(Array("{\"jsonrpc\":\"1.0\",\"id\":9,\"method\":\"echo\"}\n".utf8))
+        #expect(try client.readMessage()["error"]?["code"] == .integer(-32600))
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("a 2 MiB line gets an error and the connection is closed; others are unaffected")
+    func oversizedLine() throws {
+        let daemon = try Daemon()
+        let bystander = try daemon.client()
+        let client = try daemon.client()
+        var line = Array("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":{\"text\":\"".utf8)
+        line += [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20)
+        line += Array("\"}}\n".utf8)
+        // The daemon may close while we are still sending; that is the point.
+        try? client.sendRaw(line)
+        let answer = try client.readMessage()
+        #expect(answer["error"]?["code"] == .integer(Int64(RPCError.limitExceededCode)))
+        #expect(answer["error"]?["message"]?.stringValue?.contains("1048576") == true)
+        #expect(throws: ControlClientError.self) { _ = try client.readLine() }
+        #expect(try bystander.call("echo", ["text": "fine"]) == "fine")
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("half a line then a disconnect, and a connection that never sends a newline")
+    func halfLines() throws {
+        let daemon = try Daemon()
+        for _ in 0..<20 {
+            let client = try daemon.client()
+            try client.sendRaw(Array("{\"jsonrpc\":\"2.0\",\"id\":1,\"meth".utf8))
+        }
+        let client = try daemon.client()
+        #expect(try client.call("echo", ["text": "ok"]) == "ok")
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("200 concurrent connections are all served, and memory returns to baseline")
+    func concurrentConnections() async throws {
+        let daemon = try Daemon()
+        // Warm up allocator pools and the thread pool first, so the baseline is the steady state.
+        try await storm(daemon, connections: 50, callsEach: 5)
+        usleep(500_000)
+        let baseline = daemon.process.residentKiB
+        for _ in 0..<3 {
+            try await storm(daemon, connections: 200, callsEach: 10)
+        }
+        usleep(1_000_000)
+        let after = daemon.process.residentKiB
+        #expect(after - baseline < 4096, "RSS grew from \(baseline) KiB to \(after) KiB")
+        #expect(try daemon.client().call("echo", ["text": "alive"]) == "alive")
+        #expect(try daemon.stop() == 0)
+    }
+
+    private func storm(_ daemon: Daemon, connections: Int, callsEach: Int) async throws {
+        let socketPath = daemon.socketPath
+        // All connections open at once, then all call.
+        let clients = try (0..<connections).map { _ in try ControlClient(socketPath: socketPath, timeoutSeconds: 20) }
+        let boxes = clients.map { UncheckedBox($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, box) in boxes.enumerated() {
+                group.addTask {
+                    for call in 0..<callsEach {
+                        let text = JSONValue.string("\(index)-\(call)")
+                        guard try box.value.call("echo", ["text": text]) == text else {
+                            throw TestFailure("wrong echo on connection \(index)")
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("past max_connections a connection is told so and closed; the others keep working")
+    func connectionLimit() throws {
+        let daemon = try Daemon(config: "[control]\nmax_connections = 2\n")
+        // The start-up probe's connection must be gone on the daemon's side before we count to two.
+        usleep(300_000)
+        let first = try daemon.client()
+        let second = try daemon.client()
+        #expect(try first.call("echo", ["text": "1"]) == "1")
+        #expect(try second.call("echo", ["text": "2"]) == "2")
+        let third = try daemon.client()
+        let refusal = try third.readMessage()
+        #expect(refusal["error"]?["code"] == .integer(Int64(RPCError.limitExceededCode)))
+        #expect(refusal["error"]?["message"]?.stringValue?.contains("too many connections") == true)
+        #expect(try first.call("echo", ["text": "still"]) == "still")
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("the caller's identity comes from SO_PEERCRED")
+    func peerCredentials() throws {
+        let daemon = try Daemon()
+        let info = try daemon.client().call("getServerInfo")
+        #expect(info["userName"]?.stringValue == (UnixUserName.current))
+        #expect(info["superuser"] == false)
+        let client = try daemon.client()
+        _ = try client.call("superuser")  // the tests run as the daemon's own user
+        #expect(try client.call("getServerInfo")["superuser"] == true)
+        #expect(try daemon.stop() == 0)
+    }
+}
+
+/// Moves a client into a task that is its only user.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+enum UnixUserName {
+    static var current: String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return String(geteuid()) }
+        return String(cString: name)
+    }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+
+/// The shipped unit files, checked by systemd's own tools.
+@Suite("systemd units")
+struct SystemdUnitTests {
+    /// systemd/ in the package, found from this source file's location.
+    static let unitDirectory: String = {
+        let file = #filePath
+        let tests = file[..<file.firstRange(of: "/Tests/")!.lowerBound]
+        return String(tests) + "/systemd"
+    }()
+
+    /// Copies the units with ExecStart pointing at the built binary, since verify checks that it exists.
+    func stagedUnits() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory()
+        let binary = try BuiltProducts.path("outpostd")
+        for unit in ["outpostd.service", "outpostd.socket"] {
+            let text = try readFile(Self.unitDirectory + "/" + unit)
+            try writeFile(directory.file(unit), text.replacing("/usr/local/bin/outpostd", with: binary))
+        }
+        return directory
+    }
+
+    func run(_ arguments: [String], in directory: TemporaryDirectory) throws -> ChildProcess {
+        let process = try ChildProcess(
+            "/usr/bin/systemd-analyze", arguments, environment: ["PATH": "/usr/bin:/bin", "SYSTEMD_LOG_LEVEL": "notice"],
+            directory: directory)
+        _ = try process.waitForExit(timeout: .seconds(60))
+        return process
+    }
+
+    @Test("systemd-analyze verify is clean")
+    func verify() throws {
+        let directory = try stagedUnits()
+        let process = try run(
+            ["verify", directory.file("outpostd.service"), directory.file("outpostd.socket")], in: directory)
+        #expect(try process.waitForExit(timeout: .seconds(1)) == 0, "\(process.standardError)")
+        #expect(process.standardError.isEmpty, "\(process.standardError)")
+    }
+
+    @Test("systemd-analyze security --offline=true: exposure 2.0 or lower")
+    func security() throws {
+        let directory = try stagedUnits()
+        let process = try run(["security", "--offline=true", directory.file("outpostd.service")], in: directory)
+        let output = process.standardOutput + process.standardError
+        guard let range = output.firstRange(of: "Overall exposure level for outpostd.service: ") else {
+            Issue.record("no exposure figure in: \(output)")
+            return
+        }
+        let figure = Double(output[range.upperBound...].prefix { $0 == "." || $0.isNumber }) ?? 99
+        #expect(figure <= 2.0, "exposure \(figure)")
+    }
+}
