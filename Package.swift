@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "OutpostCore", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostTOML", swiftSettings: strictSwift),
         .target(name: "OutpostRPC", dependencies: ["OutpostCore"], swiftSettings: strictSwift),
+        .target(name: "OutpostFiles", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostClient", dependencies: ["OutpostRPC", "CLinuxShims"], swiftSettings: strictSwift),
         .target(
             name: "OutpostNode",
@@ -61,6 +62,7 @@ let package = Package(
         ),
 
         .testTarget(name: "OutpostTOMLTests", dependencies: ["OutpostTOML"], swiftSettings: strictSwift),
+        .testTarget(name: "OutpostFilesTests", dependencies: ["OutpostFiles"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostRPCTests", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
         .testTarget(
             name: "OutpostNodeTests",

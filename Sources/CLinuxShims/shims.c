@@ -83,3 +83,10 @@ int outpost_build_id(unsigned char *buffer, int capacity) {
 void outpost_release_free_memory(void) {
     malloc_trim(0);
 }
+
+const int outpost_o_path = O_PATH;
+const int outpost_at_empty_path = AT_EMPTY_PATH;
+
+long outpost_copy_file_range(int in_fd, int out_fd, unsigned long length) {
+    return (long)copy_file_range(in_fd, NULL, out_fd, NULL, length, 0);
+}

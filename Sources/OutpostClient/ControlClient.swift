@@ -1,7 +1,8 @@
+import OutpostRPC
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import OutpostRPC
 
 /// A blocking JSON-RPC client for outpostd's control socket: one JSON object per line, in both directions.
 ///
@@ -23,7 +24,10 @@ public final class ControlClient {
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
         guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw ControlClientError(code: .io, message: "socket path is too long (\(pathBytes.count) bytes): \(socketPath)")
+            throw ControlClientError(
+                code: .io,
+                message: "socket path is too long (\(pathBytes.count) bytes): \(socketPath)"
+            )
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
@@ -31,7 +35,11 @@ public final class ControlClient {
         }
         let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socketFD >= 0 else {
-            throw ControlClientError(code: .io, message: "cannot create a socket: \(String(cString: strerror(errno)))", errno: errno)
+            throw ControlClientError(
+                code: .io,
+                message: "cannot create a socket: \(String(cString: strerror(errno)))",
+                errno: errno
+            )
         }
         let result = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -56,7 +64,8 @@ public final class ControlClient {
         case ENOENT:
             return ControlClientError(
                 code: .daemonNotRunning,
-                message: "no control socket at \(path): is outpostd running? (systemctl status outpostd, or pass --socket)",
+                message:
+                    "no control socket at \(path): is outpostd running? (systemctl status outpostd, or pass --socket)",
                 errno: error
             )
         case ECONNREFUSED:
@@ -73,7 +82,10 @@ public final class ControlClient {
             )
         default:
             return ControlClientError(
-                code: .io, message: "cannot connect to \(path): \(String(cString: strerror(error)))", errno: error)
+                code: .io,
+                message: "cannot connect to \(path): \(String(cString: strerror(error)))",
+                errno: error
+            )
         }
     }
 
@@ -114,7 +126,9 @@ public final class ControlClient {
     public func sendRaw(_ bytes: [UInt8]) throws(ControlClientError) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw ioError("cannot send to \(socketPath)", errno)
@@ -144,20 +158,28 @@ public final class ControlClient {
             }
             searchFrom = buffer.count
             guard buffer.count <= maximumLineLength else {
-                throw ControlClientError(code: .protocolViolation, message: "outpostd sent a line over \(maximumLineLength) bytes")
+                throw ControlClientError(
+                    code: .protocolViolation,
+                    message: "outpostd sent a line over \(maximumLineLength) bytes"
+                )
             }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK {
-                    throw ControlClientError(code: .timedOut, message: "outpostd did not answer in time on \(socketPath)")
+                    throw ControlClientError(
+                        code: .timedOut,
+                        message: "outpostd did not answer in time on \(socketPath)"
+                    )
                 }
                 throw ioError("cannot read from \(socketPath)", errno)
             }
             if count == 0 {
                 throw ControlClientError(
-                    code: .connectionClosed, message: "outpostd closed the connection on \(socketPath) before answering")
+                    code: .connectionClosed,
+                    message: "outpostd closed the connection on \(socketPath) before answering"
+                )
             }
             buffer.append(contentsOf: chunk[..<count])
         }
@@ -165,7 +187,11 @@ public final class ControlClient {
 
     private func ioError(_ what: String, _ error: Int32) -> ControlClientError {
         if error == EPIPE || error == ECONNRESET {
-            return ControlClientError(code: .connectionClosed, message: "\(what): outpostd closed the connection", errno: error)
+            return ControlClientError(
+                code: .connectionClosed,
+                message: "\(what): outpostd closed the connection",
+                errno: error
+            )
         }
         return ControlClientError(code: .io, message: "\(what): \(String(cString: strerror(error)))", errno: error)
     }

@@ -50,7 +50,9 @@ public struct RPCRequest: Sendable, Hashable {
         switch params {
         case .none, .some(.object), .some(.array): break
         case .some:
-            return .failure(RPCFailure(id: id ?? .null, error: .invalidRequest("'params' must be an object or an array")))
+            return .failure(
+                RPCFailure(id: id ?? .null, error: .invalidRequest("'params' must be an object or an array"))
+            )
         }
         return .success(RPCRequest(id: id, method: method, params: params))
     }

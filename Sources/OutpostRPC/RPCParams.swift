@@ -63,7 +63,9 @@ public struct RPCParams: Sendable {
         case .some(let value):
             guard let number = value.integerValue else { throw mismatch(name, expected: "an integer", found: value) }
             if let range, !range.contains(number) {
-                throw .invalidParams("\(method): '\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+                throw .invalidParams(
+                    "\(method): '\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(number)"
+                )
             }
             return number
         }

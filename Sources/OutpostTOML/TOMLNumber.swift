@@ -74,7 +74,9 @@ enum TOMLNumber {
         let pattern = String(decoding: shape, as: UTF8.self)
         let date = "9999-99-99"
         let time = "99:99:99"
-        if pattern == date || pattern.hasPrefix(time) { return timeTailIsValid(pattern.dropFirst(pattern == date ? 10 : 8)) }
+        if pattern == date || pattern.hasPrefix(time) {
+            return timeTailIsValid(pattern.dropFirst(pattern == date ? 10 : 8))
+        }
         guard pattern.hasPrefix(date), pattern.count > 11 else { return false }
         let separator = pattern[pattern.index(pattern.startIndex, offsetBy: 10)]
         guard separator == "T" || separator == "t" || separator == " " else { return false }

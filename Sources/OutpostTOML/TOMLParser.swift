@@ -124,7 +124,14 @@ struct DocumentBuilder {
                     throw syntaxError("'\(key)' is not a table", line: line)
                 }
                 let elementPath = here + "\u{0}#\(index)"
-                try descend(&child, path: rest, absolutePrefix: elementPath, creatingDotted: creatingDotted, line: line, body)
+                try descend(
+                    &child,
+                    path: rest,
+                    absolutePrefix: elementPath,
+                    creatingDotted: creatingDotted,
+                    line: line,
+                    body
+                )
                 elements[index].value = .table(child)
                 node.value = .array(elements)
                 table.set(key, node)
@@ -146,9 +153,14 @@ struct DocumentBuilder {
         var newClosed: [String] = []
         let closedValue = value.value.isInlineOrArray
         let dottedPrefix = tablePath + parents
-        try withTable(at: dottedPrefix, creatingDotted: true, line: line) { table, absolutePath throws(TOMLSyntaxError) in
+        try withTable(at: dottedPrefix, creatingDotted: true, line: line) {
+            table,
+            absolutePath throws(TOMLSyntaxError) in
             if let existing = table[last] {
-                throw syntaxError("duplicate key '\(key.joined(separator: "."))' (first defined on line \(existing.line))", line: line)
+                throw syntaxError(
+                    "duplicate key '\(key.joined(separator: "."))' (first defined on line \(existing.line))",
+                    line: line
+                )
             }
             table.set(last, value)
             let valuePath = absolutePath.isEmpty ? last : absolutePath + "\u{0}" + last
@@ -172,10 +184,16 @@ struct DocumentBuilder {
             let path = absolutePath.isEmpty ? last : absolutePath + "\u{0}" + last
             if let existing = table[last] {
                 guard case .table = existing.value, !closed.contains(path), !arrays.contains(path) else {
-                    throw syntaxError("key '\(key.joined(separator: "."))' was already defined on line \(existing.line)", line: line)
+                    throw syntaxError(
+                        "key '\(key.joined(separator: "."))' was already defined on line \(existing.line)",
+                        line: line
+                    )
                 }
                 if explicit.contains(path) || dotted.contains(path) {
-                    throw syntaxError("table [\(key.joined(separator: "."))] is defined twice (first on line \(existing.line))", line: line)
+                    throw syntaxError(
+                        "table [\(key.joined(separator: "."))] is defined twice (first on line \(existing.line))",
+                        line: line
+                    )
                 }
                 var node = existing
                 node.line = line
@@ -199,7 +217,10 @@ struct DocumentBuilder {
             let element = TOMLNode(.table(TOMLTable()), line: line)
             if let existing = table[last] {
                 guard arrays.contains(path), case .array(var elements) = existing.value else {
-                    throw syntaxError("key '\(key.joined(separator: "."))' was already defined on line \(existing.line) and is not an array of tables", line: line)
+                    throw syntaxError(
+                        "key '\(key.joined(separator: "."))' was already defined on line \(existing.line) and is not an array of tables",
+                        line: line
+                    )
                 }
                 elements.append(element)
                 table.set(last, TOMLNode(.array(elements), line: existing.line))

@@ -230,7 +230,9 @@ struct TOMLScanner {
             case UInt8(ascii: "\n"), UInt8(ascii: "\r"):
                 throw error("newline in a single-line string (use \"\"\" for multi-line strings)")
             default:
-                if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { throw error("control character in string") }
+                if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F {
+                    throw error("control character in string")
+                }
                 pending.append(byte)
                 advance()
             }
@@ -288,8 +290,12 @@ struct TOMLScanner {
         while true {
             guard let byte = peek() else { throw error("unterminated literal string") }
             if byte == UInt8(ascii: "'") { break }
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { throw error("newline in a single-line string") }
-            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { throw error("control character in string") }
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                throw error("newline in a single-line string")
+            }
+            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F {
+                throw error("control character in string")
+            }
             advance()
         }
         let text = try decodeUTF8(bytes[start..<index])

@@ -11,7 +11,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The control socket (default: $OUTPOST_SOCKET, else /run/outpost/control.sock).", valueName: "path"))
+            "The control socket (default: $OUTPOST_SOCKET, else /run/outpost/control.sock).",
+            valueName: "path"
+        )
+    )
     var socket: String?
 
     @Flag(name: .long, help: "Print machine-readable JSON instead of text.")

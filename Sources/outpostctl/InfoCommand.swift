@@ -4,7 +4,9 @@ import OutpostRPC
 /// `outpostctl info`: who the node is and who you are to it.
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Show the node's name, version and identity, and how it sees you.")
+        commandName: "info",
+        abstract: "Show the node's name, version and identity, and how it sees you."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -17,7 +19,10 @@ struct InfoCommand: ParsableCommand {
                 ("Build", info["revision"]?.stringValue ?? "?"),
                 ("Node ID", info["nodeId"]?.stringValue ?? "?"),
                 ("Instance", info["instanceId"]?.stringValue ?? "?"),
-                ("You are", "\(info["userName"]?.stringValue ?? "?")\(info["superuser"]?.boolValue == true ? " (superuser)" : "")"),
+                (
+                    "You are",
+                    "\(info["userName"]?.stringValue ?? "?")\(info["superuser"]?.boolValue == true ? " (superuser)" : "")"
+                ),
             ]
             return TextTable.keyValue(rows)
         }
@@ -27,7 +32,9 @@ struct InfoCommand: ParsableCommand {
 /// `outpostctl echo TEXT`: the cheapest round trip, to check the daemon answers.
 struct EchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "echo", abstract: "Send text to outpostd and print what comes back (a liveness check).")
+        commandName: "echo",
+        abstract: "Send text to outpostd and print what comes back (a liveness check)."
+    )
 
     @OptionGroup var global: GlobalOptions
 

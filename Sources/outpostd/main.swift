@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Logging
 import OutpostCore
 import OutpostNode
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Before anything else, and before any thread exists: sd_listen_fds unsets LISTEN_* with unsetenv(3).
 let inheritedSockets = SocketActivation.takeInheritedSockets()
@@ -28,7 +29,11 @@ struct OutpostdOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Overrides [log] level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+        help: ArgumentHelp(
+            "Overrides [log] level: trace, debug, info, notice, warning, error, critical.",
+            valueName: "level"
+        )
+    )
     var logLevel: String?
 
     @Flag(name: .long, help: "Print the version and exit.")
@@ -43,7 +48,11 @@ if options.version {
 var logLevel: Logger.Level?
 if let text = options.logLevel {
     guard let level = Logger.Level(rawValue: text) else {
-        OutpostdOptions.exit(withError: ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical"))
+        OutpostdOptions.exit(
+            withError: ValidationError(
+                "--log-level must be one of trace, debug, info, notice, warning, error, critical"
+            )
+        )
     }
     logLevel = level
 }
@@ -51,6 +60,9 @@ let source = ConfigurationSource(
     path: options.config ?? NodeConfigurationLoader.defaultPath,
     isExplicit: options.config != nil,
     overrides: CommandLineOverrides(
-        stateDirectory: options.stateDirectory, controlSocket: options.controlSocket, logLevel: logLevel)
+        stateDirectory: options.stateDirectory,
+        controlSocket: options.controlSocket,
+        logLevel: logLevel
+    )
 )
 exit(await NodeDaemon.run(source: source, inheritedSockets: inheritedSockets))

@@ -1,21 +1,28 @@
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
 
 /// A bad configuration stops outpostd before anything starts, with exit status 78 and the file, key and line.
 @Suite("configuration errors at start (real outpostd)")
 struct ConfigurationErrorTests {
     func start(config: String?, configPath: String? = nil) throws -> (ChildProcess, TemporaryDirectory) {
         let directory = try TemporaryDirectory()
-        var arguments = ["--state-directory", directory.file("state"), "--control-socket", directory.file("control.sock")]
+        var arguments = [
+            "--state-directory", directory.file("state"), "--control-socket", directory.file("control.sock"),
+        ]
         if let config {
             try writeFile(directory.file("outpostd.toml"), config)
             arguments += ["--config", directory.file("outpostd.toml")]
         }
         if let configPath { arguments += ["--config", configPath] }
         let process = try ChildProcess(
-            try BuiltProducts.path("outpostd"), arguments, environment: ["PATH": "/usr/bin:/bin"], directory: directory)
+            try BuiltProducts.path("outpostd"),
+            arguments,
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: directory
+        )
         return (process, directory)
     }
 
@@ -51,7 +58,8 @@ struct ConfigurationErrorTests {
     @Test("an unreadable or missing --config file is a configuration error")
     func unreadable() throws {
         let directory = try TemporaryDirectory()
-        for path in [directory.path /* a directory: EISDIR */, directory.file("missing.toml")] {
+        // A directory (read fails with EISDIR) and a file that does not exist.
+        for path in [directory.path, directory.file("missing.toml")] {
             let (process, logDirectory) = try start(config: nil, configPath: path)
             #expect(try process.waitForExit(timeout: .seconds(10)) == 78)
             #expect(process.standardError.contains(path))
@@ -64,7 +72,11 @@ struct ConfigurationErrorTests {
     func badFlag() throws {
         let directory = try TemporaryDirectory()
         let process = try ChildProcess(
-            try BuiltProducts.path("outpostd"), ["--log-level", "loud"], environment: [:], directory: directory)
+            try BuiltProducts.path("outpostd"),
+            ["--log-level", "loud"],
+            environment: [:],
+            directory: directory
+        )
         #expect(try process.waitForExit(timeout: .seconds(10)) == 64)
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import OutpostClient
 import OutpostRPC
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The control socket against clients that misbehave: the daemon keeps serving everyone else.
 @Suite("control protocol robustness (real outpostd)", .serialized)

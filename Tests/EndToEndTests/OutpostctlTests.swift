@@ -1,16 +1,24 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import OutpostClient
 import OutpostRPC
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// outpostctl as a script uses it: output, --json, and exit codes.
 @Suite("outpostctl (real binaries)")
 struct OutpostctlTests {
-    func run(_ arguments: [String], directory: TemporaryDirectory) throws -> (status: Int32, stdout: String, stderr: String) {
+    func run(
+        _ arguments: [String],
+        directory: TemporaryDirectory
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = try ChildProcess(
-            try BuiltProducts.path("outpostctl"), arguments, environment: ["PATH": "/usr/bin:/bin"], directory: directory)
+            try BuiltProducts.path("outpostctl"),
+            arguments,
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: directory
+        )
         let status = try process.waitForExit(timeout: .seconds(20))
         return (status, process.standardOutput, process.standardError)
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import OutpostClient
 import OutpostRPC
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// outpostd under a fake systemd: readiness, watchdog, reload and stop, as a service manager sees them.
 @Suite("systemd integration (real outpostd)", .serialized)
@@ -26,8 +27,10 @@ struct SystemdIntegrationTests {
         let directory = try TemporaryDirectory()
         let notify = try NotifySocket(path: directory.file("notify"))
         let daemon = try Daemon(
-            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"], directory: directory,
-            waitForSocket: false)
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"],
+            directory: directory,
+            waitForSocket: false
+        )
         try notify.waitFor("READY=1")
         // 100 ms interval: about 10 in a second; allow for a loaded machine.
         let pings = notify.count("WATCHDOG=1", during: .seconds(1))
@@ -75,8 +78,11 @@ struct SystemdIntegrationTests {
         let directory = try TemporaryDirectory()
         let notify = try NotifySocket(path: directory.file("notify"))
         let daemon = try Daemon(
-            config: "[node]\nname = \"first\"\n", environment: ["NOTIFY_SOCKET": notify.path], directory: directory,
-            waitForSocket: false)
+            config: "[node]\nname = \"first\"\n",
+            environment: ["NOTIFY_SOCKET": notify.path],
+            directory: directory,
+            waitForSocket: false
+        )
         try notify.waitFor("READY=1")
         #expect(try daemon.client().call("getServerInfo")["name"] == "first")
 
@@ -111,7 +117,9 @@ struct SystemdIntegrationTests {
                 // A path that would be bound if the inherited socket were ignored: it must stay unused.
                 "--control-socket", directory.file("unused.sock"),
             ],
-            environment: ["PATH": "/usr/bin:/bin"], directory: directory)
+            environment: ["PATH": "/usr/bin:/bin"],
+            directory: directory
+        )
         #expect(try eventually { fileExists(socketPath) })
         let client = try ControlClient(socketPath: socketPath, timeoutSeconds: 10)
         #expect(try client.call("echo", ["text": "activated"]) == "activated")

@@ -1,7 +1,8 @@
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
 
 /// The shipped unit files, checked by systemd's own tools.
 @Suite("systemd units")
@@ -26,8 +27,11 @@ struct SystemdUnitTests {
 
     func run(_ arguments: [String], in directory: TemporaryDirectory) throws -> ChildProcess {
         let process = try ChildProcess(
-            "/usr/bin/systemd-analyze", arguments, environment: ["PATH": "/usr/bin:/bin", "SYSTEMD_LOG_LEVEL": "notice"],
-            directory: directory)
+            "/usr/bin/systemd-analyze",
+            arguments,
+            environment: ["PATH": "/usr/bin:/bin", "SYSTEMD_LOG_LEVEL": "notice"],
+            directory: directory
+        )
         _ = try process.waitForExit(timeout: .seconds(60))
         return process
     }
@@ -36,7 +40,9 @@ struct SystemdUnitTests {
     func verify() throws {
         let directory = try stagedUnits()
         let process = try run(
-            ["verify", directory.file("outpostd.service"), directory.file("outpostd.socket")], in: directory)
+            ["verify", directory.file("outpostd.service"), directory.file("outpostd.socket")],
+            in: directory
+        )
         #expect(try process.waitForExit(timeout: .seconds(1)) == 0, "\(process.standardError)")
         #expect(process.standardError.isEmpty, "\(process.standardError)")
     }

@@ -12,15 +12,22 @@ struct ControlMethodsTests {
         configuration.node.name = "test-node"
         configuration.control.superusers = superusers
         let node = NodeContext(
-            identity: NodeIdentity(nodeID: "00000000-0000-4000-8000-000000000001"), instanceID: "instance",
-            settings: NodeSettings(configuration), logger: Logger(label: "test"))
+            identity: NodeIdentity(nodeID: "00000000-0000-4000-8000-000000000001"),
+            instanceID: "instance",
+            settings: NodeSettings(configuration),
+            logger: Logger(label: "test")
+        )
         return RPCDispatcher(methods: ControlMethods.make(node: node))
     }
 
-    let stranger = ControlSession(caller: CallerIdentity(uid: 54321, gid: 54321, pid: 1, userName: "mallory"), connectionID: 1)
+    let stranger = ControlSession(
+        caller: CallerIdentity(uid: 54321, gid: 54321, pid: 1, userName: "mallory"),
+        connectionID: 1
+    )
 
     @Test func getServerInfoHasEveryField() async throws {
-        let info = try await dispatcher().call(RPCRequest(id: .number(1), method: "getServerInfo"), context: stranger).get()
+        let info = try await dispatcher().call(RPCRequest(id: .number(1), method: "getServerInfo"), context: stranger)
+            .get()
         for key in ["name", "version", "apiVersion", "revision", "nodeId", "instanceId", "userName", "superuser"] {
             #expect(info[key] != nil, "missing \(key)")
         }

@@ -8,7 +8,9 @@ import Testing
 struct JSONLineFrameDecoderTests {
     func channel(maximum: Int = 16) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximum)))
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximum))
+        )
         return channel
     }
 

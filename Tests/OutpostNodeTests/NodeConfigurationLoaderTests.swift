@@ -32,7 +32,9 @@ struct NodeConfigurationLoaderTests {
                 superusers = ["alice", "bob"]
                 [log]
                 level = "debug"
-                """, file: "t.toml")
+                """,
+            file: "t.toml"
+        )
         #expect(configuration.node.stateDirectory == "/srv/outpost")
         #expect(configuration.effectiveNodeName == "render-07")
         #expect(configuration.control.socket == "/run/o.sock")
@@ -76,7 +78,9 @@ struct NodeConfigurationLoaderTests {
     @Test("a missing default file means defaults; a missing explicit file is an error")
     func missingFiles() throws {
         let absent = "/nonexistent-\(UInt32.random(in: 0...UInt32.max))/outpostd.toml"
-        #expect(try NodeConfigurationLoader.load(path: absent, isExplicit: false, overrides: .init()) == NodeConfiguration())
+        #expect(
+            try NodeConfigurationLoader.load(path: absent, isExplicit: false, overrides: .init()) == NodeConfiguration()
+        )
         #expect(throws: ConfigurationError.self) {
             try NodeConfigurationLoader.load(path: absent, isExplicit: true, overrides: .init())
         }

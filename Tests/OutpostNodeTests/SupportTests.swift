@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 
 @testable import OutpostNode
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("journald fields, node identity")
 struct SupportTests {

@@ -78,7 +78,10 @@ struct RPCDispatcherTests {
         let response = await call(
             #"[{"jsonrpc":"2.0","id":1,"method":"echo","params":{"text":"a"}},{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","id":2,"method":"nope"}]"#
         )
-        guard case .array(let answers) = response else { Issue.record("not a batch answer"); return }
+        guard case .array(let answers) = response else {
+            Issue.record("not a batch answer")
+            return
+        }
         #expect(answers.count == 2)
         #expect(answers[0]["result"] == "a")
         #expect(answers[1]["error"]?["code"] == .integer(-32601))

@@ -48,7 +48,10 @@ struct TOMLParserTests {
         #expect(table["disabled"]?.value == .boolean(false))
         #expect(table["when"]?.value == .dateTime("1979-05-27T07:32:00Z"))
         #expect(table["day"]?.value == .dateTime("1979-05-27"))
-        guard case .array(let list) = table["list"]?.value else { Issue.record("list is not an array"); return }
+        guard case .array(let list) = table["list"]?.value else {
+            Issue.record("list is not an array")
+            return
+        }
         #expect(list.map(\.value) == [.integer(1), .integer(2), .integer(3)])
         guard case .table(let nested) = table["nested"]?.value, case .table(let b) = nested["b"]?.value else {
             Issue.record("nested is not a table")
@@ -78,12 +81,21 @@ struct TOMLParserTests {
             cpus = 2
             """
         )
-        guard case .table(let control) = table["control"]?.value else { Issue.record("no control table"); return }
+        guard case .table(let control) = table["control"]?.value else {
+            Issue.record("no control table")
+            return
+        }
         #expect(table["control"]?.line == 4)
         #expect(control["socket"]?.line == 5)
-        guard case .array(let lanes) = table["lane"]?.value else { Issue.record("no lane array"); return }
+        guard case .array(let lanes) = table["lane"]?.value else {
+            Issue.record("no lane array")
+            return
+        }
         #expect(lanes.count == 2)
-        guard case .table(let second) = lanes[1].value else { Issue.record("lane is not a table"); return }
+        guard case .table(let second) = lanes[1].value else {
+            Issue.record("lane is not a table")
+            return
+        }
         #expect(second["cpus"] == TOMLNode(.integer(2), line: 11))
     }
 

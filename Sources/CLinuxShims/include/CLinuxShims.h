@@ -27,4 +27,11 @@ int outpost_build_id(unsigned char *buffer, int capacity);
 /// Returns freed heap memory to the kernel (malloc_trim(0)); glibc otherwise keeps it in per-thread arenas.
 void outpost_release_free_memory(void);
 
+/// O_PATH and AT_EMPTY_PATH, which need _GNU_SOURCE.
+extern const int outpost_o_path;
+extern const int outpost_at_empty_path;
+
+/// copy_file_range(2) between the current offsets of two fds.
+long outpost_copy_file_range(int in_fd, int out_fd, unsigned long length);
+
 #endif

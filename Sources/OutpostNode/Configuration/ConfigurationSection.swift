@@ -29,7 +29,9 @@ struct ConfigurationSection {
         for (key, node) in table.entries where !known.contains(key) {
             let place = name.isEmpty ? "at the top level" : "in [\(name)]"
             throw ConfigurationError(
-                file: file, line: node.line, key: qualified(key),
+                file: file,
+                line: node.line,
+                key: qualified(key),
                 message: "unknown key \(place) (known keys: \(known.joined(separator: ", ")))"
             )
         }
@@ -53,7 +55,9 @@ struct ConfigurationSection {
 
     func nonEmptyString(_ key: String) throws(ConfigurationError) -> String? {
         guard let text = try string(key) else { return nil }
-        guard !text.isEmpty, !text.utf8.contains(0) else { throw error(key, "must be a non-empty string without NUL bytes") }
+        guard !text.isEmpty, !text.utf8.contains(0) else {
+            throw error(key, "must be a non-empty string without NUL bytes")
+        }
         return text
     }
 
@@ -83,7 +87,10 @@ struct ConfigurationSection {
         var strings: [String] = []
         for element in elements {
             guard case .string(let text) = element.value else {
-                throw error(key, "must be an array of strings, found an element that is \(element.value.typeDescription)")
+                throw error(
+                    key,
+                    "must be an array of strings, found an element that is \(element.value.typeDescription)"
+                )
             }
             strings.append(text)
         }

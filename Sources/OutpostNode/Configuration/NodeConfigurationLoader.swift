@@ -1,8 +1,9 @@
+import Logging
+import OutpostTOML
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import OutpostTOML
 
 /// Reads `outpostd.toml` into a `NodeConfiguration`, or explains precisely why it cannot.
 public enum NodeConfigurationLoader {
@@ -14,7 +15,11 @@ public enum NodeConfigurationLoader {
     ///   - path: the file to read. When it is the default path and the file does not exist, the built-in defaults
     ///     are used (a fresh install runs without a config file); any other missing file is an error.
     ///   - overrides: command-line values, applied last.
-    public static func load(path: String, isExplicit: Bool, overrides: CommandLineOverrides) throws(ConfigurationError)
+    public static func load(
+        path: String,
+        isExplicit: Bool,
+        overrides: CommandLineOverrides
+    ) throws(ConfigurationError)
         -> NodeConfiguration
     {
         var configuration: NodeConfiguration
@@ -50,7 +55,10 @@ public enum NodeConfigurationLoader {
             ])
             if let value = try control.path("socket") {
                 guard value.utf8.count < 108 else {
-                    throw control.error("socket", "is \(value.utf8.count) bytes long; a Unix socket path must be under 108")
+                    throw control.error(
+                        "socket",
+                        "is \(value.utf8.count) bytes long; a Unix socket path must be under 108"
+                    )
                 }
                 configuration.control.socket = value
             }
@@ -80,7 +88,10 @@ public enum NodeConfigurationLoader {
     static func readFile(_ path: String) throws(ConfigurationError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ConfigurationError(file: path, message: "cannot read the configuration file: \(String(cString: strerror(errno)))")
+            throw ConfigurationError(
+                file: path,
+                message: "cannot read the configuration file: \(String(cString: strerror(errno)))"
+            )
         }
         defer { close(fd) }
         var bytes: [UInt8] = []
@@ -89,12 +100,18 @@ public enum NodeConfigurationLoader {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ConfigurationError(file: path, message: "cannot read the configuration file: \(String(cString: strerror(errno)))")
+                throw ConfigurationError(
+                    file: path,
+                    message: "cannot read the configuration file: \(String(cString: strerror(errno)))"
+                )
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[..<count])
             guard bytes.count <= 1 << 20 else {
-                throw ConfigurationError(file: path, message: "the configuration file is over 1 MiB; is this the right file?")
+                throw ConfigurationError(
+                    file: path,
+                    message: "the configuration file is over 1 MiB; is this the right file?"
+                )
             }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {

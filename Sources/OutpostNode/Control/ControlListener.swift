@@ -27,18 +27,24 @@ extension ControlListener {
             for component in directory.split(separator: "/") {
                 prefix += "/" + component
                 if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                    throw ControlListenerError(message: "cannot create \(prefix) for the control socket: \(String(cString: strerror(errno)))")
+                    throw ControlListenerError(
+                        message: "cannot create \(prefix) for the control socket: \(String(cString: strerror(errno)))"
+                    )
                 }
             }
         }
         var status = stat()
         guard lstat(path, &status) == 0 else { return }
         guard (status.st_mode & S_IFMT) == S_IFSOCK else {
-            throw ControlListenerError(message: "\(path) exists and is not a socket; move it away or set [control] socket")
+            throw ControlListenerError(
+                message: "\(path) exists and is not a socket; move it away or set [control] socket"
+            )
         }
         if isServing(path) {
             throw ControlListenerError(
-                message: "another process is already serving \(path): is outpostd already running? (stop it, or use --control-socket)")
+                message:
+                    "another process is already serving \(path): is outpostd already running? (stop it, or use --control-socket)"
+            )
         }
         unlink(path)
     }

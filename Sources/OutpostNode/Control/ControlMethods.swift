@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import OutpostCore
 import OutpostRPC
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The foundation's control-API methods: `echo`, `getServerInfo` and `superuser`.
 enum ControlMethods {
@@ -36,7 +37,9 @@ enum ControlMethods {
                 }
                 session.grantSuperuser()
                 node.logger.notice(
-                    "superuser granted", metadata: ["user": "\(caller.userName)", "connection": "\(session.connectionID)"])
+                    "superuser granted",
+                    metadata: ["user": "\(caller.userName)", "connection": "\(session.connectionID)"]
+                )
                 return .null
             },
         ]

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLinuxShims
 import Logging
 import NIOCore
@@ -9,6 +6,10 @@ import OutpostCore
 import OutpostRPC
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Serves the JSON-RPC control API on a Unix stream socket: one JSON object per line each way, the caller's identity
 /// taken from `SO_PEERCRED` and attached to every call.
@@ -64,7 +65,8 @@ public final class ControlServer: Service, HealthCheck {
                     peerIdentity(fd)
                 }
                 try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximumLineLength)))
+                    ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximumLineLength))
+                )
                 let connection = try Connection(wrappingChannelSynchronously: channel)
                 return (connection, caller ?? nil)
             }
@@ -73,7 +75,12 @@ public final class ControlServer: Service, HealthCheck {
         case .inherited(let socket):
             let channel = try await bootstrap.bind(socket.fd, childChannelInitializer: initializer)
             return ControlServer(
-                serverChannel: channel, ownedSocketPath: nil, dispatcher: dispatcher, settings: settings, logger: logger)
+                serverChannel: channel,
+                ownedSocketPath: nil,
+                dispatcher: dispatcher,
+                settings: settings,
+                logger: logger
+            )
         case .path(let path, let mode):
             try ControlListener.prepareSocketPath(path)
             let channel = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
@@ -84,7 +91,12 @@ public final class ControlServer: Service, HealthCheck {
                 throw ControlListenerError(message: "cannot set mode \(String(mode, radix: 8)) on \(path): \(reason)")
             }
             return ControlServer(
-                serverChannel: channel, ownedSocketPath: path, dispatcher: dispatcher, settings: settings, logger: logger)
+                serverChannel: channel,
+                ownedSocketPath: path,
+                dispatcher: dispatcher,
+                settings: settings,
+                logger: logger
+            )
         }
     }
 
@@ -134,16 +146,25 @@ public final class ControlServer: Service, HealthCheck {
                     return
                 }
                 guard active <= limits.maxConnections else {
-                    logger.warning("connection refused: limit reached", metadata: ["max_connections": "\(limits.maxConnections)"])
+                    logger.warning(
+                        "connection refused: limit reached",
+                        metadata: ["max_connections": "\(limits.maxConnections)"]
+                    )
                     try await outbound.write(
-                        errorLine(.limitExceeded("too many connections (max_connections = \(limits.maxConnections)); try again later")))
+                        errorLine(
+                            .limitExceeded(
+                                "too many connections (max_connections = \(limits.maxConnections)); try again later"
+                            )
+                        )
+                    )
                     return
                 }
                 let session = ControlSession(caller: caller, connectionID: connectionID)
                 for try await frame in inbound.cancelOnGracefulShutdown() {
                     switch frame {
                     case .line(let line):
-                        guard let response = await dispatcher.handle(line: line.readableBytesView, context: session) else {
+                        guard let response = await dispatcher.handle(line: line.readableBytesView, context: session)
+                        else {
                             continue
                         }
                         var buffer = ByteBuffer()
@@ -154,16 +175,24 @@ public final class ControlServer: Service, HealthCheck {
                     case .oversized:
                         logger.warning(
                             "closing a connection that sent an oversized message",
-                            metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"])
+                            metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"]
+                        )
                         try await outbound.write(
-                            errorLine(.limitExceeded(
-                                "message longer than \(limits.maxMessageBytes) bytes (max_message_bytes); closing the connection")))
+                            errorLine(
+                                .limitExceeded(
+                                    "message longer than \(limits.maxMessageBytes) bytes (max_message_bytes); closing the connection"
+                                )
+                            )
+                        )
                         return
                     }
                 }
             }
         } catch {
-            logger.debug("connection ended with an error", metadata: ["connection": "\(connectionID)", "error": "\(error)"])
+            logger.debug(
+                "connection ended with an error",
+                metadata: ["connection": "\(connectionID)", "error": "\(error)"]
+            )
         }
     }
 
@@ -184,7 +213,10 @@ public final class ControlServer: Service, HealthCheck {
             return "the event loop refused work: \(error)"
         }
         let probe = ControlSession(caller: UnixUser.current, connectionID: 0)
-        let outcome = await dispatcher.call(RPCRequest(id: .null, method: "echo", params: ["text": "health"]), context: probe)
+        let outcome = await dispatcher.call(
+            RPCRequest(id: .null, method: "echo", params: ["text": "health"]),
+            context: probe
+        )
         guard case .success(.string("health")) = outcome else { return "the dispatcher did not answer echo" }
         return nil
     }

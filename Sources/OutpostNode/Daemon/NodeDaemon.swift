@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
 import OutpostCore
 import OutpostRPC
 import ServiceLifecycle
 import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// outpostd's composition: configuration, logging, identity, listeners, then every long-running part as a `Service`
 /// in one `ServiceGroup`. The order is the contract with systemd: nothing is started until the configuration is
@@ -39,7 +40,11 @@ public enum NodeDaemon {
 
         let settings = NodeSettings(configuration)
         let node = NodeContext(
-            identity: identity, instanceID: UUID().uuidString.lowercased(), settings: settings, logger: logger)
+            identity: identity,
+            instanceID: UUID().uuidString.lowercased(),
+            settings: settings,
+            logger: logger
+        )
         let dispatcher = RPCDispatcher(methods: ControlMethods.make(node: node))
 
         let listener: ControlListener
@@ -50,7 +55,12 @@ public enum NodeDaemon {
         }
         let controlServer: ControlServer
         do {
-            controlServer = try await ControlServer.bind(listener, dispatcher: dispatcher, settings: settings, logger: logger)
+            controlServer = try await ControlServer.bind(
+                listener,
+                dispatcher: dispatcher,
+                settings: settings,
+                logger: logger
+            )
         } catch {
             logger.critical("cannot listen on the control socket: \(error)")
             return ControlListenerError.exitStatus
@@ -69,14 +79,20 @@ public enum NodeDaemon {
             metadata: [
                 "version": "\(OutpostVersion.version)", "node_id": "\(identity.nodeID)",
                 "state_directory": "\(configuration.node.stateDirectory)", "control_socket": "\(socketDescription)",
-            ])
+            ]
+        )
 
         let services: [any Service] = [
             controlServer,
             WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
             ReloadService(
-                source: source, settings: settings, levelControl: levelControl, notifier: notifier, logger: logger,
-                readyStatus: readyStatus),
+                source: source,
+                settings: settings,
+                levelControl: levelControl,
+                notifier: notifier,
+                logger: logger,
+                readyStatus: readyStatus
+            ),
             LifecycleAnnouncer(notifier: notifier, logger: logger, readyStatus: readyStatus),
         ]
         var groupConfiguration = ServiceGroupConfiguration(

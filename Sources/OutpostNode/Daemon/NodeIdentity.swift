@@ -1,7 +1,8 @@
+import FoundationEssentials
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 
 /// The node's permanent identity: a UUID made on first start and kept in the state directory, so the coordinator
 /// knows a machine again after restarts, reinstalls of the binary and host renames.
@@ -17,7 +18,10 @@ public struct NodeIdentity: Sendable, Equatable {
         if let text = try StateDirectory.readSmallFile(path) {
             let trimmed = String(text.split(whereSeparator: \.isWhitespace).first ?? "")
             guard let uuid = UUID(uuidString: trimmed) else {
-                throw StateDirectoryError(path: path, message: "does not hold a node id (a UUID); restore it or remove it to make a new identity")
+                throw StateDirectoryError(
+                    path: path,
+                    message: "does not hold a node id (a UUID); restore it or remove it to make a new identity"
+                )
             }
             return NodeIdentity(nodeID: uuid.uuidString.lowercased())
         }

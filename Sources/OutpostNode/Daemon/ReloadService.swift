@@ -44,7 +44,8 @@ public struct ReloadService: Service {
         } catch {
             logger.error(
                 "reload failed; the running configuration stays in effect",
-                metadata: ["error": "\(error)", "file": "\(source.path)"])
+                metadata: ["error": "\(error)", "file": "\(source.path)"]
+            )
             return
         }
         let old = settings.current

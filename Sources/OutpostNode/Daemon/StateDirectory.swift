@@ -19,9 +19,14 @@ enum StateDirectory {
     static func prepare(_ path: String) throws(StateDirectoryError) {
         var status = stat()
         if stat(path, &status) == 0 {
-            guard (status.st_mode & S_IFMT) == S_IFDIR else { throw StateDirectoryError(path: path, message: "exists and is not a directory") }
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                throw StateDirectoryError(path: path, message: "exists and is not a directory")
+            }
             guard access(path, W_OK | X_OK) == 0 else {
-                throw StateDirectoryError(path: path, message: "is not writable by this user (\(String(cString: strerror(errno))))")
+                throw StateDirectoryError(
+                    path: path,
+                    message: "is not writable by this user (\(String(cString: strerror(errno))))"
+                )
             }
             return
         }
@@ -30,7 +35,10 @@ enum StateDirectory {
         for component in path.split(separator: "/") {
             prefix += "/" + component
             if mkdir(prefix, prefix == path ? 0o750 : 0o755) != 0 && errno != EEXIST {
-                throw StateDirectoryError(path: prefix, message: "cannot create the directory: \(String(cString: strerror(errno)))")
+                throw StateDirectoryError(
+                    path: prefix,
+                    message: "cannot create the directory: \(String(cString: strerror(errno)))"
+                )
             }
         }
     }
@@ -45,14 +53,18 @@ enum StateDirectory {
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count >= 0 else { throw StateDirectoryError(path: path, message: "cannot read: \(String(cString: strerror(errno)))") }
+        guard count >= 0 else {
+            throw StateDirectoryError(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+        }
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
 
     static func writeAtomically(_ path: String, contents: String, mode: mode_t) throws(StateDirectoryError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw StateDirectoryError(path: temporary, message: "cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw StateDirectoryError(path: temporary, message: "cannot create: \(String(cString: strerror(errno)))")
+        }
         let bytes = Array(contents.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
@@ -63,7 +75,10 @@ enum StateDirectory {
         }
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
-            throw StateDirectoryError(path: path, message: "cannot rename into place: \(String(cString: strerror(errno)))")
+            throw StateDirectoryError(
+                path: path,
+                message: "cannot rename into place: \(String(cString: strerror(errno)))"
+            )
         }
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         let directoryFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -1,8 +1,9 @@
+import CSystemd
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemd
-import Logging
 
 /// A swift-log handler that writes structured entries to the systemd journal with `sd_journal_sendv`.
 ///
@@ -60,7 +61,8 @@ public struct JournaldLogHandler: LogHandler {
             key.uppercased().unicodeScalars.map { scalar -> Character in
                 let isValid = ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_"
                 return isValid ? Character(scalar) : "_"
-            })
+            }
+        )
         if name.isEmpty || name.hasPrefix("_") || name.first!.isNumber { name = "F_" + name }
         return String(name.prefix(64))
     }

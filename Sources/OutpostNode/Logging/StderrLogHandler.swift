@@ -1,8 +1,9 @@
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
-import Synchronization
 
 /// A swift-log handler that writes one plain line per entry to standard error, for running in a terminal or under a
 /// supervisor that is not journald: `2026-11-23T18:22:19.123Z info outpostd: message key=value`.

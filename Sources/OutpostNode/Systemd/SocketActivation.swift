@@ -1,7 +1,8 @@
+import CSystemd
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemd
 
 /// A listening socket passed in by systemd (socket activation) or `systemd-socket-activate`.
 public struct InheritedSocket: Sendable, Equatable {
@@ -34,7 +35,9 @@ public enum SocketActivation {
     /// The control socket among the inherited ones: the one named `control`, else the first listening Unix stream
     /// socket (what `systemd-socket-activate -l PATH` passes, unnamed).
     public static func controlSocket(in sockets: [InheritedSocket]) -> InheritedSocket? {
-        let listeningUnixStreams = sockets.filter { sd_is_socket_unix($0.fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 }
+        let listeningUnixStreams = sockets.filter {
+            sd_is_socket_unix($0.fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0
+        }
         return listeningUnixStreams.first { $0.name == "control" } ?? listeningUnixStreams.first
     }
 }

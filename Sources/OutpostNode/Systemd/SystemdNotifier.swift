@@ -1,7 +1,8 @@
+import CSystemd
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemd
 
 /// Tells the service manager about the daemon's state through `sd_notify`: `READY=1`, `RELOADING=1`, `STOPPING=1`,
 /// `WATCHDOG=1` and human-readable `STATUS=` lines. Without `NOTIFY_SOCKET` (a plain foreground run) every call is a

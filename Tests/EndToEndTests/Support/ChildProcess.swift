@@ -13,7 +13,12 @@ final class ChildProcess: @unchecked Sendable {
     let standardErrorPath: String
     private var exitStatus: Int32?
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String], directory: TemporaryDirectory) throws {
+    init(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String],
+        directory: TemporaryDirectory
+    ) throws {
         standardOutputPath = directory.path + "/stdout-\(UInt32.random(in: 0...UInt32.max)).log"
         standardErrorPath = directory.path + "/stderr-\(UInt32.random(in: 0...UInt32.max)).log"
         var actions = posix_spawn_file_actions_t()
@@ -36,8 +41,8 @@ final class ChildProcess: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var childPID: pid_t = 0
         let result = posix_spawn(&childPID, executable, &actions, &attributes, argv, envp)

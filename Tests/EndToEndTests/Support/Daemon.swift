@@ -1,8 +1,9 @@
+import OutpostClient
+import OutpostRPC
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import OutpostClient
-import OutpostRPC
 
 /// Where the binaries under test are: next to the test bundle, in SwiftPM's build directory.
 enum BuiltProducts {
@@ -52,11 +53,16 @@ final class Daemon: @unchecked Sendable {
         var fullEnvironment = ["PATH": "/usr/bin:/bin", "HOME": directory.path]
         fullEnvironment.merge(environment) { _, new in new }
         process = try ChildProcess(
-            try BuiltProducts.path("outpostd"), arguments + extraArguments, environment: fullEnvironment,
-            directory: directory)
+            try BuiltProducts.path("outpostd"),
+            arguments + extraArguments,
+            environment: fullEnvironment,
+            directory: directory
+        )
         if waitForSocket {
             let socketPath = self.socketPath
-            let answered = try eventually { (try? ControlClient(socketPath: socketPath).call("echo", ["text": "up"])) == "up" }
+            let answered = try eventually {
+                (try? ControlClient(socketPath: socketPath).call("echo", ["text": "up"])) == "up"
+            }
             guard answered else { throw TestFailure("outpostd did not answer; stderr:\n\(process.standardError)") }
         }
     }

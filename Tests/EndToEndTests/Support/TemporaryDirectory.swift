@@ -18,7 +18,7 @@ final class TemporaryDirectory: @unchecked Sendable {
     deinit {
         let words: [String] = ["/bin/rm", "-rf", path]
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         if posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 {
             waitpid(pid, nil, 0)

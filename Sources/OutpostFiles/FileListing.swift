@@ -1,0 +1,162 @@
+import CLinuxShims
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ls` and `du` inside a sandbox.
+public enum FileListing {
+    /// Lists a directory, or (with `directoryItself`) describes the path itself.
+    public static func list(
+        _ path: SandboxPath,
+        directoryItself: Bool,
+        resolver: SandboxResolver,
+        caller: FileCaller,
+        control: OperationControl
+    ) throws(FileOperationError) -> [FileEntry] {
+        if directoryItself {
+            return [try describe(path, resolver: resolver, caller: caller)]
+        }
+        let root = try resolver.openRoot(of: path)
+        let directory = try SandboxResolver.openBeneath(
+            root,
+            path.relative,
+            flags: O_RDONLY | O_DIRECTORY,
+            displayPath: path.text
+        )
+        var entries: [FileEntry] = []
+        try DirectoryReader.forEach(in: directory, path: path.text) { entry throws(FileOperationError) in
+            try control.checkCancelled(path.text)
+            var status = stat()
+            let result = entry.name.withCName { fstatat(directory.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }
+            // An entry removed between readdir and fstatat is simply gone.
+            guard result == 0 else { return }
+            entries.append(FileEntry(name: entry.name.displayName, status: status, caller: caller))
+            control.count()
+        }
+        return entries
+    }
+
+    /// The path itself, not following a final symlink.
+    static func describe(
+        _ path: SandboxPath,
+        resolver: SandboxResolver,
+        caller: FileCaller
+    ) throws(FileOperationError)
+        -> FileEntry
+    {
+        var status = stat()
+        if path.relative.split(separator: "/").isEmpty {
+            let root = try resolver.openRoot(of: path)
+            guard fstatat(root.raw, "", &status, outpost_at_empty_path) == 0 else {
+                throw FileOperationError.system(errno, path: path.text, doing: "stat")
+            }
+            return FileEntry(name: path.rootName, status: status, caller: caller)
+        }
+        let entry = try resolver.openParent(of: path)
+        guard fstatat(entry.parent.raw, entry.name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw FileOperationError.system(errno, path: path.text, doing: "stat")
+        }
+        return FileEntry(name: entry.name, status: status, caller: caller)
+    }
+
+    /// Apparent size in bytes of the regular files under `path`: symlinks are not followed, and a file with several
+    /// hard links inside the tree is counted once (as `du -sb` does).
+    public static func diskUsage(
+        _ path: SandboxPath,
+        resolver: SandboxResolver,
+        control: OperationControl
+    )
+        throws(FileOperationError) -> Int64
+    {
+        let root = try resolver.openRoot(of: path)
+        let directory: OwnedDescriptor
+        if path.relative.split(separator: "/").isEmpty {
+            directory = try SandboxResolver.openBeneath(root, "", flags: O_RDONLY | O_DIRECTORY, displayPath: path.text)
+        } else {
+            let entry = try resolver.openParent(of: path)
+            var status = stat()
+            guard fstatat(entry.parent.raw, entry.name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw FileOperationError.system(errno, path: path.text, doing: "stat")
+            }
+            guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                return (status.st_mode & S_IFMT) == S_IFREG ? Int64(status.st_size) : 0
+            }
+            directory = try openSubdirectory(entry.parent, Array(entry.name.utf8), displayPath: path.text)
+        }
+        var walker = UsageWalker(control: control, displayPath: path.text)
+        try walker.walk(directory)
+        return walker.total
+    }
+
+    /// Opens a directory entry of `parent` as a directory, refusing symlinks even inside the sandbox: a walk that
+    /// does not follow symlinks must not be redirected by one swapped in after the entry was read.
+    static func openSubdirectory(
+        _ parent: borrowing OwnedDescriptor,
+        _ name: [UInt8],
+        displayPath: String
+    )
+        throws(FileOperationError) -> OwnedDescriptor
+    {
+        let fd = name.withCName {
+            outpost_openat_beneath(parent.raw, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, outpost_resolve_no_symlinks)
+        }
+        guard fd >= 0 else { throw FileOperationError.system(errno, path: displayPath, doing: "open directory") }
+        return OwnedDescriptor(fd)
+    }
+}
+
+/// The state of one `du` walk: the running total and the hard-linked files already counted.
+struct UsageWalker {
+    let control: OperationControl
+    let displayPath: String
+    var total: Int64 = 0
+    private var seenLinks: Set<HardLinkKey> = []
+
+    init(control: OperationControl, displayPath: String) {
+        self.control = control
+        self.displayPath = displayPath
+    }
+
+    struct HardLinkKey: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    mutating func walk(_ directory: borrowing OwnedDescriptor) throws(FileOperationError) {
+        var subdirectories: [[UInt8]] = []
+        try DirectoryReader.forEach(in: directory, path: displayPath) { entry throws(FileOperationError) in
+            try control.checkCancelled(displayPath)
+            control.count()
+            if entry.type == UInt8(DT_DIR) {
+                subdirectories.append(entry.name)
+                return
+            }
+            if entry.type == UInt8(DT_LNK) { return }
+            var status = stat()
+            guard entry.name.withCName({ fstatat(directory.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                return
+            }
+            switch status.st_mode & S_IFMT {
+            case S_IFREG:
+                if status.st_nlink > 1 {
+                    let key = HardLinkKey(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+                    guard seenLinks.insert(key).inserted else { return }
+                }
+                total += Int64(status.st_size)
+            case S_IFDIR:
+                subdirectories.append(entry.name)
+            default:
+                break
+            }
+        }
+        for name in subdirectories {
+            // A directory replaced (by a symlink, or removed) since it was read is skipped, never followed.
+            guard let child = try? FileListing.openSubdirectory(directory, name, displayPath: displayPath) else {
+                try control.checkCancelled(displayPath)
+                continue
+            }
+            try walk(child)
+        }
+    }
+}
