@@ -26,6 +26,8 @@ public final class ControlServer: Service, HealthCheck {
     private let ownedSocketPath: String?
     private let dispatcher: RPCDispatcher<ControlSession>
     private let settings: NodeSettings
+    /// Fixed when the listener is bound: every connection's decoder enforces it.
+    private let maximumLineLength: Int
     private let logger: Logger
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
@@ -43,6 +45,7 @@ public final class ControlServer: Service, HealthCheck {
         self.ownedSocketPath = ownedSocketPath
         self.dispatcher = dispatcher
         self.settings = settings
+        self.maximumLineLength = settings.current.control.maxMessageBytes
         self.logger = logger
     }
 
@@ -180,7 +183,7 @@ public final class ControlServer: Service, HealthCheck {
                         try await outbound.write(
                             errorLine(
                                 .limitExceeded(
-                                    "message longer than \(limits.maxMessageBytes) bytes (max_message_bytes); closing the connection"
+                                    "message longer than \(maximumLineLength) bytes (max_message_bytes); closing the connection"
                                 )
                             )
                         )
