@@ -39,9 +39,6 @@ int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int 
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
-int outpost_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int noreplace) {
-    return renameat2(olddirfd, oldpath, newdirfd, newpath, noreplace ? RENAME_NOREPLACE : 0);
-}
 
 struct build_id_search {
     unsigned char *buffer;

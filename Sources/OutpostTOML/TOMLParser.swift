@@ -81,12 +81,11 @@ struct DocumentBuilder {
     /// `path` elements are keys; an array of tables is entered at its last element.
     private mutating func withTable(
         at path: [String],
-        creatingDotted: Bool,
         line: Int,
         _ body: (inout TOMLTable, String) throws(TOMLSyntaxError) -> Void
     ) throws(TOMLSyntaxError) {
         var table = root
-        try descend(&table, path: path[...], absolutePrefix: "", creatingDotted: creatingDotted, line: line, body)
+        try descend(&table, path: path[...], absolutePrefix: "", line: line, body)
         root = table
     }
 
@@ -94,7 +93,6 @@ struct DocumentBuilder {
         _ table: inout TOMLTable,
         path: ArraySlice<String>,
         absolutePrefix: String,
-        creatingDotted: Bool,
         line: Int,
         _ body: (inout TOMLTable, String) throws(TOMLSyntaxError) -> Void
     ) throws(TOMLSyntaxError) {
@@ -107,7 +105,7 @@ struct DocumentBuilder {
         switch table[key] {
         case .none:
             var child = TOMLTable()
-            try descend(&child, path: rest, absolutePrefix: here, creatingDotted: creatingDotted, line: line, body)
+            try descend(&child, path: rest, absolutePrefix: here, line: line, body)
             table.set(key, TOMLNode(.table(child), line: line))
         case .some(var node):
             switch node.value {
@@ -115,7 +113,7 @@ struct DocumentBuilder {
                 if closedValues.contains(here) {
                     throw syntaxError("inline table '\(key)' cannot be extended", line: line)
                 }
-                try descend(&child, path: rest, absolutePrefix: here, creatingDotted: creatingDotted, line: line, body)
+                try descend(&child, path: rest, absolutePrefix: here, line: line, body)
                 node.value = .table(child)
                 table.set(key, node)
             case .array(var elements) where tableArrays.contains(here):
@@ -128,7 +126,6 @@ struct DocumentBuilder {
                     &child,
                     path: rest,
                     absolutePrefix: elementPath,
-                    creatingDotted: creatingDotted,
                     line: line,
                     body
                 )
@@ -153,7 +150,7 @@ struct DocumentBuilder {
         var newClosed: [String] = []
         let closedValue = value.value.isInlineOrArray
         let dottedPrefix = tablePath + parents
-        try withTable(at: dottedPrefix, creatingDotted: true, line: line) {
+        try withTable(at: dottedPrefix, line: line) {
             table,
             absolutePath throws(TOMLSyntaxError) in
             if let existing = table[last] {
@@ -180,7 +177,7 @@ struct DocumentBuilder {
         let last = key[key.count - 1]
         var openedPath = ""
         let (closed, arrays, explicit, dotted) = (closedValues, tableArrays, explicitTables, dottedTables)
-        try withTable(at: parents, creatingDotted: false, line: line) { table, absolutePath throws(TOMLSyntaxError) in
+        try withTable(at: parents, line: line) { table, absolutePath throws(TOMLSyntaxError) in
             let path = absolutePath.isEmpty ? last : absolutePath + "\u{0}" + last
             if let existing = table[last] {
                 guard case .table = existing.value, !closed.contains(path), !arrays.contains(path) else {
@@ -212,7 +209,7 @@ struct DocumentBuilder {
         let last = key[key.count - 1]
         var arrayPath = ""
         let arrays = tableArrays
-        try withTable(at: parents, creatingDotted: false, line: line) { table, absolutePath throws(TOMLSyntaxError) in
+        try withTable(at: parents, line: line) { table, absolutePath throws(TOMLSyntaxError) in
             let path = absolutePath.isEmpty ? last : absolutePath + "\u{0}" + last
             let element = TOMLNode(.table(TOMLTable()), line: line)
             if let existing = table[last] {

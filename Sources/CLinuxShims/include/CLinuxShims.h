@@ -17,9 +17,6 @@ int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int 
 /// The RESOLVE_NO_SYMLINKS flag for `extra_resolve`.
 extern const unsigned long long outpost_resolve_no_symlinks;
 
-/// renameat2(2); `noreplace` non-zero adds RENAME_NOREPLACE.
-int outpost_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int noreplace);
-
 /// Copies the running program's GNU build id (the linker's hash of the binary) into `buffer`.
 /// Returns its length in bytes, or -1 if the binary carries none.
 int outpost_build_id(unsigned char *buffer, int capacity);

@@ -10,30 +10,20 @@ import Glibc
 /// Metadata keys become journal fields (`request_id` → `REQUEST_ID`), so `journalctl REQUEST_ID=7` finds an entry.
 /// Field names are rewritten to journald's rules (`[A-Z0-9_]`, not starting with `_` or a digit), because journald
 /// silently drops entries' fields that break them.
-public struct JournaldLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+struct JournaldLogHandler: SharedLevelLogHandler {
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let identifier: String
-    private let levelControl: LogLevelControl
+    let levelControl: LogLevelControl
 
-    public init(label: String, identifier: String, levelControl: LogLevelControl) {
+    init(label: String, identifier: String, levelControl: LogLevelControl) {
         self.label = label
         self.identifier = identifier
         self.levelControl = levelControl
     }
 
-    public var logLevel: Logger.Level {
-        get { levelControl.current }
-        set { levelControl.current = newValue }
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
+    func log(event: LogEvent) {
         let (level, message, explicitMetadata) = (event.level, event.message, event.metadata)
         let (file, function, line) = (event.file, event.function, event.line)
         var fields = [
@@ -45,9 +35,7 @@ public struct JournaldLogHandler: LogHandler {
             "CODE_FUNC=\(function)",
             "LOGGER=\(label)",
         ]
-        let merged = self.metadata
-            .merging(metadataProvider?.get() ?? [:]) { _, provided in provided }
-            .merging(explicitMetadata ?? [:]) { _, explicit in explicit }
+        let merged = mergedMetadata(explicitMetadata)
         for (key, value) in merged {
             fields.append("\(Self.fieldName(key))=\(value)")
         }

@@ -7,35 +7,23 @@ import Glibc
 
 /// A swift-log handler that writes one plain line per entry to standard error, for running in a terminal or under a
 /// supervisor that is not journald: `2026-11-23T18:22:19.123Z info outpostd: message key=value`.
-public struct StderrLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+struct StderrLogHandler: SharedLevelLogHandler {
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
     private let label: String
-    private let levelControl: LogLevelControl
+    let levelControl: LogLevelControl
 
     /// Whole lines from concurrent loggers must not interleave.
     private static let writeLock = Mutex(())
 
-    public init(label: String, levelControl: LogLevelControl) {
+    init(label: String, levelControl: LogLevelControl) {
         self.label = label
         self.levelControl = levelControl
     }
 
-    public var logLevel: Logger.Level {
-        get { levelControl.current }
-        set { levelControl.current = newValue }
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
+    func log(event: LogEvent) {
         let (level, message, explicitMetadata) = (event.level, event.message, event.metadata)
-        let merged = self.metadata
-            .merging(metadataProvider?.get() ?? [:]) { _, provided in provided }
-            .merging(explicitMetadata ?? [:]) { _, explicit in explicit }
+        let merged = mergedMetadata(explicitMetadata)
         var text = "\(Self.timestamp()) \(level) \(label): \(message)"
         for key in merged.keys.sorted() {
             text += " \(key)=\(merged[key]!)"
