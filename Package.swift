@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "OutpostNode",
             dependencies: [
-                "OutpostCore", "OutpostRPC", "OutpostTOML", "CSystemd", "CLinuxShims",
+                "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "CSystemd", "CLinuxShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -38,7 +38,7 @@ public enum FileListing {
     }
 
     /// The path itself, not following a final symlink.
-    static func describe(
+    public static func describe(
         _ path: SandboxPath,
         resolver: SandboxResolver,
         caller: FileCaller

@@ -5,8 +5,24 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var node = Node()
     public var control = Control()
     public var log = Log()
+    public var requests = Requests()
+    /// `[sandbox]`: user name ("" for everyone without a mapping of their own) → named roots, or nil for "not
+    /// sandboxed". Empty by default: a non-superuser reaches nothing until an admin maps a sandbox.
+    public var sandbox: [String: [String: String]?] = [:]
 
     public init() {}
+
+    /// `[requests]`: the asynchronous file requests.
+    public struct Requests: Sendable, Equatable {
+        /// Threads that run file operations; requests beyond them wait their turn.
+        public var workers = 4
+        /// Unfinished requests one user may have at once.
+        public var maxPendingPerUser = 1000
+        /// How long a finished request's result is kept.
+        public var timeLimitSeconds: Int64 = 3600
+        /// How often finished requests are swept.
+        public var intervalSeconds: Int64 = 300
+    }
 
     /// `[node]`
     public struct Node: Sendable, Equatable {

@@ -41,7 +41,7 @@ public enum NodeConfigurationLoader {
             throw ConfigurationError(file: file, line: error.line, message: "\(error.message) (column \(error.column))")
         }
         let root = ConfigurationSection(file: file, name: "", table: document)
-        try root.rejectUnknownKeys(known: ["node", "control", "log"])
+        try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "sandbox"])
         var configuration = NodeConfiguration()
 
         if let node = try root.subsection("node") {
@@ -71,6 +71,24 @@ public enum NodeConfigurationLoader {
             }
             if let value = try control.stringArray("superusers") { configuration.control.superusers = value }
         }
+        if let requests = try root.subsection("requests") {
+            try requests.rejectUnknownKeys(known: [
+                "workers", "max_pending_per_user", "time_limit_seconds", "interval_seconds",
+            ])
+            if let value = try requests.integer("workers", in: 1...256) { configuration.requests.workers = value }
+            if let value = try requests.integer("max_pending_per_user", in: 1...1_000_000) {
+                configuration.requests.maxPendingPerUser = value
+            }
+            if let value = try requests.integer("time_limit_seconds", in: 0...2_147_483_647) {
+                configuration.requests.timeLimitSeconds = Int64(value)
+            }
+            if let value = try requests.integer("interval_seconds", in: 60...2_147_483_647) {
+                configuration.requests.intervalSeconds = Int64(value)
+            }
+        }
+        if let sandbox = try root.subsection("sandbox") {
+            configuration.sandbox = try parseSandbox(sandbox)
+        }
         if let log = try root.subsection("log") {
             try log.rejectUnknownKeys(known: ["level"])
             if let value = try log.string("level") {
@@ -82,6 +100,31 @@ public enum NodeConfigurationLoader {
             }
         }
         return configuration
+    }
+
+    /// `[sandbox]`: `user = { name = "/absolute/root", … }` or `user = false` (not sandboxed).
+    static func parseSandbox(_ section: ConfigurationSection) throws(ConfigurationError) -> [String: [String: String]?]
+    {
+        var mappings: [String: [String: String]?] = [:]
+        for (user, node) in section.table.entries {
+            switch node.value {
+            case .boolean(false):
+                mappings[user] = .some(nil)
+            case .table:
+                guard let roots = try section.subsection(user) else { continue }
+                var named: [String: String] = [:]
+                for (name, _) in roots.table.entries {
+                    guard !name.contains(":"), !name.contains("/") else {
+                        throw roots.error(name, "a sandbox root name may not contain ':' or '/'")
+                    }
+                    named[name] = try roots.path(name)
+                }
+                mappings[user] = .some(named)
+            default:
+                throw section.error(user, "must be a table of root names to absolute paths, or false (not sandboxed)")
+            }
+        }
+        return mappings
     }
 
     /// Reads a whole file as UTF-8, with errors that name the file and the reason.

@@ -8,6 +8,9 @@ public struct NodeContext: Sendable {
     public let instanceID: String
     public let settings: NodeSettings
     public let logger: Logger
+
+    /// Who reaches which directories, from the live configuration.
+    var sandboxPolicy: SandboxPolicy { SandboxPolicy(settings: settings) }
 }
 
 /// The configuration in force, replaced as a whole by a successful reload.

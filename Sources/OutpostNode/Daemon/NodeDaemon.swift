@@ -45,7 +45,17 @@ public enum NodeDaemon {
             settings: settings,
             logger: logger
         )
-        let dispatcher = RPCDispatcher(methods: ControlMethods.make(node: node))
+        let registry = RequestRegistry(
+            workers: configuration.requests.workers,
+            maximumPendingPerUser: configuration.requests.maxPendingPerUser,
+            settings: .init(
+                timeLimitSeconds: configuration.requests.timeLimitSeconds,
+                intervalSeconds: configuration.requests.intervalSeconds
+            )
+        )
+        let dispatcher = RPCDispatcher(
+            methods: ControlMethods.make(node: node) + FileRequestMethods.make(node: node, registry: registry)
+        )
 
         let listener: ControlListener
         if let inherited = SocketActivation.controlSocket(in: inheritedSockets) {
@@ -84,6 +94,7 @@ public enum NodeDaemon {
 
         let services: [any Service] = [
             controlServer,
+            RequestSweeper(registry: registry, logger: logger),
             WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
             ReloadService(
                 source: source,

@@ -1,0 +1,188 @@
+import OutpostClient
+import OutpostRPC
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The asynchronous file API against a real daemon, compared with what the file system says.
+@Suite("file requests (real outpostd)", .serialized)
+struct FileRequestTests {
+    /// A daemon whose system sandbox maps `data:` to `<tmp>/sandboxes/<user>`, with that directory made.
+    func sandboxedDaemon(extraConfig: String = "") throws -> (Daemon, String) {
+        let directory = try TemporaryDirectory()
+        let sandbox = directory.file("sandboxes/\(UnixUserName.current)")
+        mkdir(directory.file("sandboxes"), 0o755)
+        mkdir(sandbox, 0o755)
+        let daemon = try Daemon(
+            config: "[sandbox]\n\"\" = { data = \"\(directory.file("sandboxes"))/%u\" }\n" + extraConfig,
+            directory: directory
+        )
+        return (daemon, sandbox)
+    }
+
+    func run(_ client: ControlClient, _ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+        let submitted = try client.call(method, params)
+        guard let id = submitted["requestId"] else { throw TestFailure("no requestId in \(submitted)") }
+        return try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": 30])
+    }
+
+    @Test("ls, du, mkdir, mv and rm do what the file system then shows")
+    func operations() throws {
+        let (daemon, sandbox) = try sandboxedDaemon()
+        let client = try daemon.client(timeoutSeconds: 60)
+        try writeFile(sandbox + "/a.txt", "hello")
+        mkdir(sandbox + "/dir", 0o755)
+        try writeFile(sandbox + "/dir/b.bin", String(repeating: "z", count: 4096))
+        symlink("a.txt", sandbox + "/link")
+
+        let listing = try run(client, "lsAsync", ["path": "data:"])
+        let names = Set(listing["files"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
+        #expect(names == ["a.txt", "dir", "link"])
+        let types = Dictionary(
+            uniqueKeysWithValues: (listing["files"]?.arrayValue ?? []).map {
+                ($0["name"]?.stringValue ?? "", $0["type"]?.integerValue ?? -1)
+            }
+        )
+        #expect(types == ["a.txt": 4, "dir": 2, "link": 5])
+
+        #expect(try run(client, "duAsync", ["path": "data:"])["du"] == .integer(5 + 4096))
+        _ = try run(client, "mkdirAsync", ["path": "data:new/deeper"])
+        #expect(fileExists(sandbox + "/new/deeper"))
+        _ = try run(client, "mvAsync", ["path": "data:a.txt", "newPath": "data:new/a.txt"])
+        #expect(!fileExists(sandbox + "/a.txt") && fileExists(sandbox + "/new/a.txt"))
+        _ = try run(client, "rmAsync", ["path": "data:dir"])
+        #expect(!fileExists(sandbox + "/dir"))
+
+        let roots = try run(client, "lsRootsAsync")
+        #expect(roots["files"]?.arrayValue?.first?["name"] == "data")
+        #expect(roots["files"]?.arrayValue?.first?["type"] == 10)
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("hostile paths are errors and nothing outside is touched")
+    func hostilePaths() throws {
+        let (daemon, sandbox) = try sandboxedDaemon()
+        let client = try daemon.client(timeoutSeconds: 60)
+        let outside = daemon.directory.file("outside")
+        try writeFile(outside, "keep")
+        symlink(outside, sandbox + "/escape")
+        symlink("/etc", sandbox + "/etc")
+        for (method, path) in [
+            ("rmAsync", "data:../../outside"), ("rmAsync", "data:escape/.."), ("lsAsync", "data:etc"),
+            ("duAsync", "data:../"), ("lsAsync", "other:x"), ("lsAsync", "/etc"),
+            ("lsAsync", "data:" + String(repeating: "n", count: 4096)),
+        ] {
+            do {
+                _ = try run(client, method, ["path": .string(path)])
+                Issue.record("\(method) \(path) succeeded")
+            } catch {
+                #expect((error as? ControlClientError)?.code == .remote, "\(method) \(path): \(error)")
+            }
+        }
+        // NUL bytes are refused before a request is made.
+        #expect(throws: ControlClientError.self) { try client.call("lsAsync", ["path": "data:a\u{0}b"]) }
+        // rm of the link removes the link, never its target.
+        _ = try run(client, "rmAsync", ["path": "data:escape"])
+        #expect(!fileExists(sandbox + "/escape"))
+        #expect(try readFile(outside) == "keep")
+        #expect(throws: ControlClientError.self) { try run(client, "rmAsync", ["path": "data:"]) }
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("unknown ids, GC with short settings, and superuser-only lifecycle calls")
+    func lifecycle() throws {
+        let (daemon, _) = try sandboxedDaemon()
+        let client = try daemon.client(timeoutSeconds: 60)
+        do {
+            _ = try client.call("getRequestStatus", ["requestId": 999])
+            Issue.record("an unknown id was found")
+        } catch {
+            #expect(error.message.contains("not found (expired or never issued)"))
+        }
+        let id = try client.call("lsAsync", ["path": "data:"])["requestId"]!
+        _ = try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": 30])
+        #expect(try client.call("getRequestStatus", ["requestId": id])["status"] == "success")
+        #expect(try client.call("listRequests").arrayValue?.count == 1)
+
+        #expect(throws: ControlClientError.self) { try client.call("garbageCollect", ["force": true]) }
+        _ = try client.call("superuser")
+        #expect(throws: ControlClientError.self) {
+            try client.call("updateGarbageCollectSettings", ["intervalSeconds": 10])
+        }
+        let settings = try client.call(
+            "updateGarbageCollectSettings",
+            ["intervalSeconds": 60, "timeLimitSeconds": 0]
+        )
+        #expect(settings == ["intervalSeconds": 60, "timeLimitSeconds": 0])
+        _ = try client.call("garbageCollect", ["force": false])
+        #expect(throws: ControlClientError.self) { try client.call("getRequestStatus", ["requestId": id]) }
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("cancel stops a running rm of 100k files within a second")
+    func cancelLargeRemove() throws {
+        let (daemon, sandbox) = try sandboxedDaemon()
+        let client = try daemon.client(timeoutSeconds: 60)
+        mkdir(sandbox + "/many", 0o755)
+        for group in 0..<100 {
+            mkdir(sandbox + "/many/\(group)", 0o755)
+            for index in 0..<1000 {
+                let fd = open(sandbox + "/many/\(group)/\(index)", O_WRONLY | O_CREAT, 0o644)
+                close(fd)
+            }
+        }
+        let id = try client.call("rmAsync", ["path": "data:many"])["requestId"]!
+        usleep(50_000)
+        let start = ContinuousClock.now
+        _ = try client.call("cancelRequest", ["requestId": id])
+        let stopped = try eventually(timeout: .seconds(1)) {
+            try client.call("getRequestStatus", ["requestId": id])["status"] != "pending"
+        }
+        #expect(stopped, "still pending \(ContinuousClock.now - start) after cancel")
+        #expect(try client.call("getRequestStatus", ["requestId": id])["status"] == "cancelled")
+        #expect(fileExists(sandbox + "/many"))
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("slow du requests leave echo answering in milliseconds")
+    func slowRequestsDoNotStallOthers() throws {
+        let (daemon, sandbox) = try sandboxedDaemon()
+        let client = try daemon.client(timeoutSeconds: 60)
+        mkdir(sandbox + "/tree", 0o755)
+        for group in 0..<50 {
+            mkdir(sandbox + "/tree/\(group)", 0o755)
+            for index in 0..<400 {
+                close(open(sandbox + "/tree/\(group)/\(index)", O_WRONLY | O_CREAT, 0o644))
+            }
+        }
+        let ids = try (0..<10).map { _ in try client.call("duAsync", ["path": "data:tree"])["requestId"]! }
+        var slowest = Duration.zero
+        let other = try daemon.client()
+        for _ in 0..<20 {
+            let start = ContinuousClock.now
+            _ = try other.call("echo", ["text": "x"])
+            slowest = max(slowest, ContinuousClock.now - start)
+        }
+        #expect(slowest < .milliseconds(50), "echo took \(slowest)")
+        for id in ids {
+            #expect(try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": 60])["du"] == 0)
+        }
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("a non-superuser without a sandbox mapping reaches nothing")
+    func noMappingNoAccess() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let id = try client.call("lsAsync", ["path": "/"])["requestId"]!
+        do {
+            _ = try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": 30])
+            Issue.record("listed / without a sandbox")
+        } catch {
+            #expect(error.message.contains("no sandbox"))
+        }
+        #expect(try daemon.stop() == 0)
+    }
+}
