@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(
             name: "OutpostNodeTests",
             dependencies: [
-                "OutpostNode", "OutpostCore", "OutpostRPC",
+                "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

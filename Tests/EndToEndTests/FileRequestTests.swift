@@ -185,4 +185,29 @@ struct FileRequestTests {
         }
         #expect(try daemon.stop() == 0)
     }
+
+    @Test("a mapping set through the API takes effect and survives a restart; terminate stops the daemon")
+    func mappingThroughTheAPI() throws {
+        let directory = try TemporaryDirectory()
+        let sandbox = directory.file("mine")
+        mkdir(sandbox, 0o755)
+        try writeFile(sandbox + "/f", "x")
+        let first = try Daemon(directory: directory)
+        let admin = try first.client()
+        _ = try admin.call("superuser")
+        _ = try admin.call(
+            "setSandboxMapping",
+            ["userName": .string(UnixUserName.current), "sandboxRoots": ["mine": .string(sandbox)]]
+        )
+        #expect(try first.stop() == 0)
+
+        let second = try Daemon(directory: directory)
+        let user = try second.client(timeoutSeconds: 30)
+        let listing = try run(user, "lsAsync", ["path": "mine:"])
+        #expect(listing["files"]?.arrayValue?.map { $0["name"] } == ["f"])
+        #expect(throws: ControlClientError.self) { try user.call("terminate") }
+        _ = try user.call("superuser")
+        _ = try user.call("terminate")
+        #expect(try second.process.waitForExit(timeout: .seconds(5)) == 0)
+    }
 }

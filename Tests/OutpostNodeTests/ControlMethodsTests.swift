@@ -15,6 +15,7 @@ struct ControlMethodsTests {
             identity: NodeIdentity(nodeID: "00000000-0000-4000-8000-000000000001"),
             instanceID: "instance",
             settings: NodeSettings(configuration),
+            sandboxMappings: try! SandboxMappingStore(stateDirectory: makeTemporaryDirectory(), initial: [:]),
             logger: Logger(label: "test")
         )
         return RPCDispatcher(methods: ControlMethods.make(node: node))

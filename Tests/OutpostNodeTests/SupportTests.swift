@@ -30,3 +30,8 @@ struct SupportTests {
         #expect(throws: StateDirectoryError.self) { try NodeIdentity.loadOrCreate(stateDirectory: state) }
     }
 }
+
+func makeTemporaryDirectory() -> String {
+    var template = Array("/tmp/outpost-unit-XXXXXX".utf8CString)
+    return String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+}

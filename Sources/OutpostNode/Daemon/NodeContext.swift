@@ -7,10 +7,11 @@ public struct NodeContext: Sendable {
     /// Changes with every process start, because request ids and other in-memory state do.
     public let instanceID: String
     public let settings: NodeSettings
+    public let sandboxMappings: SandboxMappingStore
     public let logger: Logger
 
-    /// Who reaches which directories, from the live configuration.
-    var sandboxPolicy: SandboxPolicy { SandboxPolicy(settings: settings) }
+    /// Who reaches which directories.
+    var sandboxPolicy: SandboxPolicy { SandboxPolicy(store: sandboxMappings) }
 }
 
 /// The configuration in force, replaced as a whole by a successful reload.

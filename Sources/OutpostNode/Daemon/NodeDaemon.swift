@@ -31,8 +31,13 @@ public enum NodeDaemon {
         let notifier = SystemdNotifier()
 
         let identity: NodeIdentity
+        let sandboxMappings: SandboxMappingStore
         do {
             identity = try NodeIdentity.loadOrCreate(stateDirectory: configuration.node.stateDirectory)
+            sandboxMappings = try SandboxMappingStore(
+                stateDirectory: configuration.node.stateDirectory,
+                initial: configuration.sandbox
+            )
         } catch {
             logger.critical("cannot use the state directory: \(error)")
             return StateDirectoryError.exitStatus
@@ -43,6 +48,7 @@ public enum NodeDaemon {
             identity: identity,
             instanceID: UUID().uuidString.lowercased(),
             settings: settings,
+            sandboxMappings: sandboxMappings,
             logger: logger
         )
         let registry = RequestRegistry(
@@ -55,6 +61,7 @@ public enum NodeDaemon {
         )
         let dispatcher = RPCDispatcher(
             methods: ControlMethods.make(node: node) + FileRequestMethods.make(node: node, registry: registry)
+                + SandboxMethods.make(node: node)
         )
 
         let listener: ControlListener

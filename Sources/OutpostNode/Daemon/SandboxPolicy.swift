@@ -1,7 +1,7 @@
 import OutpostCore
 import OutpostFiles
 
-/// Who reaches which directories: the sandbox mappings from the configuration (`[sandbox]`).
+/// Who reaches which directories: the sandbox mappings in force (`SandboxMappingStore`).
 ///
 /// A superuser connection is unrestricted. Any other caller gets their own mapping, else the system mapping (the blank
 /// user name), else nothing at all: with no mapping configured a non-superuser reaches no file.
@@ -9,15 +9,15 @@ public struct SandboxPolicy: Sendable {
     /// A mapping: named roots (with `%u` for the user name), or `nil` for "not sandboxed".
     public typealias Mapping = [String: String]?
 
-    private let mappings: NodeSettings
+    private let store: SandboxMappingStore
 
-    init(settings: NodeSettings) {
-        self.mappings = settings
+    init(store: SandboxMappingStore) {
+        self.store = store
     }
 
     func roots(for session: ControlSession) -> SandboxRoots {
         if session.isSuperuser { return .unrestricted }
-        let configured = mappings.current.sandbox
+        let configured = store.current
         let mapping = configured[session.caller.userName] ?? configured[""] ?? .some([:])
         guard let roots = mapping else { return .unrestricted }
         return SandboxRoots(mapping: roots, userName: session.caller.userName)

@@ -44,19 +44,25 @@ enum StateDirectory {
     }
 
     /// Returns the file's text, or nil if it does not exist.
-    static func readSmallFile(_ path: String) throws(StateDirectoryError) -> String? {
+    static func readSmallFile(_ path: String, limit: Int = 4096) throws(StateDirectoryError) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw StateDirectoryError(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count >= 0 else {
-            throw StateDirectoryError(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count <= limit {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else {
+                throw StateDirectoryError(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(contentsOf: chunk[..<count])
         }
-        return String(decoding: buffer[..<count], as: UTF8.self)
+        throw StateDirectoryError(path: path, message: "is larger than \(limit) bytes; is it the right file?")
     }
 
     static func writeAtomically(_ path: String, contents: String, mode: mode_t) throws(StateDirectoryError) {
