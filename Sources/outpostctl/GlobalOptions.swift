@@ -29,11 +29,20 @@ struct GlobalOptions: ParsableArguments {
         return "/run/outpost/control.sock"
     }
 
+    @Flag(name: .long, help: "Ask for superuser first (root, outpostd's user, or [control] superusers).")
+    var superuser = false
+
+    /// Connects, and asks for superuser when `--superuser` (or the command) needs it.
+    func connect(superuser needed: Bool = false) throws(ControlClientError) -> ControlClient {
+        let client = try ControlClient(socketPath: socketPath, timeoutSeconds: timeout)
+        if superuser || needed { _ = try client.call("superuser") }
+        return client
+    }
+
     /// Connects, calls one method, and returns its result; any failure is reported and turned into an exit code.
-    func call(_ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
+    func call(_ method: String, _ params: JSONValue? = nil, superuser needed: Bool = false) throws -> JSONValue {
         do {
-            let client = try ControlClient(socketPath: socketPath, timeoutSeconds: timeout)
-            return try client.call(method, params)
+            return try connect(superuser: needed).call(method, params)
         } catch {
             throw CommandFailure(error)
         }

@@ -13,7 +13,11 @@ struct Outpostctl: ParsableCommand {
             Exit status: 0 success, 1 outpostd answered with an error, 64 usage error, 69 outpostd is not running, \
             74 socket I/O error, 75 timed out or a limit was reached, 76 protocol error, 77 permission denied.
             """,
-        subcommands: [InfoCommand.self, EchoCommand.self]
+        subcommands: [
+            InfoCommand.self, EchoCommand.self, ListCommand.self, RootsCommand.self, DiskUsageCommand.self,
+            MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, RequestCommand.self,
+            SandboxCommand.self, GarbageCollectCommand.self,
+        ]
     )
 }
 

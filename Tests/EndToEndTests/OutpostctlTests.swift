@@ -68,4 +68,39 @@ struct OutpostctlTests {
         #expect(try restarted.client().call("echo", ["text": "back"]) == "back")
         #expect(try restarted.stop() == 0)
     }
+
+    @Test("file commands: mkdir, ls, du, mv, rm, roots, request list, sandbox get, gc")
+    func fileCommands() throws {
+        let directory = try TemporaryDirectory()
+        mkdir(directory.file("box"), 0o755)
+        let daemon = try Daemon(
+            config: "[sandbox]\n\"\" = { box = \"\(directory.file("box"))\" }\n",
+            directory: directory
+        )
+        let socket = ["--socket", daemon.socketPath]
+        func ctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            try run(arguments + socket, directory: directory)
+        }
+        #expect(try ctl(["mkdir", "box:a/b"]).status == 0)
+        try writeFile(directory.file("box/a/file"), "12345")
+        let listing = try ctl(["ls", "box:a"])
+        #expect(listing.status == 0)
+        #expect(listing.stdout.contains("b") && listing.stdout.contains("file"))
+        #expect(try ctl(["du", "box:a"]).stdout.hasPrefix("5\t"))
+        #expect(try ctl(["mv", "box:a/file", "box:a/renamed"]).status == 0)
+        #expect(fileExists(directory.file("box/a/renamed")))
+        let asynchronous = try ctl(["rm", "--async", "box:a"])
+        #expect(asynchronous.status == 0)
+        let id = asynchronous.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(try ctl(["request", "result", id]).status == 0)
+        #expect(!fileExists(directory.file("box/a")))
+        #expect(try ctl(["roots"]).stdout == "box:\n")
+        #expect(try ctl(["request", "list"]).stdout.contains("rmAsync\tsuccess"))
+        let outside = try ctl(["ls", "box:../"])
+        #expect(outside.status == 77)
+        #expect(try ctl(["sandbox", "get"]).stdout.contains("(everyone else)"))
+        #expect(try ctl(["gc", "--force"]).status == 0)
+        #expect(try ctl(["request", "status", id]).status == 1)
+        #expect(try daemon.stop() == 0)
+    }
 }
