@@ -22,6 +22,17 @@ struct FileRequestTests {
         return (daemon, sandbox)
     }
 
+    /// `directories` subdirectories of `path`, each with `filesEach` empty files.
+    func makeEmptyFiles(in path: String, directories: Int, filesEach: Int) {
+        mkdir(path, 0o755)
+        for group in 0..<directories {
+            mkdir(path + "/\(group)", 0o755)
+            for index in 0..<filesEach {
+                close(open(path + "/\(group)/\(index)", O_WRONLY | O_CREAT, 0o644))
+            }
+        }
+    }
+
     func run(_ client: ControlClient, _ method: String, _ params: JSONValue? = nil) throws -> JSONValue {
         let submitted = try client.call(method, params)
         guard let id = submitted["requestId"] else { throw TestFailure("no requestId in \(submitted)") }
@@ -125,14 +136,7 @@ struct FileRequestTests {
     func cancelLargeRemove() throws {
         let (daemon, sandbox) = try sandboxedDaemon()
         let client = try daemon.client(timeoutSeconds: 60)
-        mkdir(sandbox + "/many", 0o755)
-        for group in 0..<100 {
-            mkdir(sandbox + "/many/\(group)", 0o755)
-            for index in 0..<1000 {
-                let fd = open(sandbox + "/many/\(group)/\(index)", O_WRONLY | O_CREAT, 0o644)
-                close(fd)
-            }
-        }
+        makeEmptyFiles(in: sandbox + "/many", directories: 100, filesEach: 1000)
         let id = try client.call("rmAsync", ["path": "data:many"])["requestId"]!
         usleep(50_000)
         let start = ContinuousClock.now
@@ -150,13 +154,7 @@ struct FileRequestTests {
     func slowRequestsDoNotStallOthers() throws {
         let (daemon, sandbox) = try sandboxedDaemon()
         let client = try daemon.client(timeoutSeconds: 60)
-        mkdir(sandbox + "/tree", 0o755)
-        for group in 0..<50 {
-            mkdir(sandbox + "/tree/\(group)", 0o755)
-            for index in 0..<400 {
-                close(open(sandbox + "/tree/\(group)/\(index)", O_WRONLY | O_CREAT, 0o644))
-            }
-        }
+        makeEmptyFiles(in: sandbox + "/tree", directories: 50, filesEach: 400)
         let ids = try (0..<10).map { _ in try client.call("duAsync", ["path": "data:tree"])["requestId"]! }
         var slowest = Duration.zero
         let other = try daemon.client()

@@ -44,12 +44,7 @@ final class NotifySocket: @unchecked Sendable {
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { continue }
-            let message = String(decoding: buffer[..<count], as: UTF8.self)
+            guard let message = receive(waitingMilliseconds: 50) else { continue }
             if message.split(separator: "\n").contains(Substring(assignment)) { return message }
             received.append(message)
         }
@@ -61,14 +56,19 @@ final class NotifySocket: @unchecked Sendable {
         let deadline = ContinuousClock.now + duration
         var count = 0
         while ContinuousClock.now < deadline {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 20) > 0 else { continue }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let length = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard length > 0 else { continue }
-            let message = String(decoding: buffer[..<length], as: UTF8.self)
+            guard let message = receive(waitingMilliseconds: 20) else { continue }
             if message.split(separator: "\n").contains(Substring(assignment)) { count += 1 }
         }
         return count
+    }
+
+    /// One datagram, or nil if none arrives within the wait.
+    private func receive(waitingMilliseconds: Int32) -> String? {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, waitingMilliseconds) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let length = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length], as: UTF8.self)
     }
 }
