@@ -58,9 +58,4 @@ public struct SandboxPath: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text }
-
-    /// The last component ("" for a root).
-    public var lastComponent: String {
-        relative.split(separator: "/").last.map(String.init) ?? ""
-    }
 }

@@ -39,14 +39,6 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    public var doubleValue: Double? {
-        switch self {
-        case .integer(let value): Double(value)
-        case .double(let value): value
-        default: nil
-        }
-    }
-
     public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil

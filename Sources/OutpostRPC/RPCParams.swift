@@ -26,11 +26,6 @@ public struct RPCParams: Sendable {
         }
     }
 
-    public func has(_ name: String) -> Bool {
-        if let value = members[name], value != .null { return true }
-        return false
-    }
-
     public func raw(_ name: String) -> JSONValue? {
         members[name]
     }

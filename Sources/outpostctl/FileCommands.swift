@@ -23,6 +23,11 @@ extension GlobalOptions {
             throw CommandFailure(error)
         }
     }
+
+    /// What `--async` prints: the id alone, or `{"requestId": N}` with `--json`.
+    func printRequestID(_ id: JSONValue) {
+        output(["requestId": id]) { "\(id.integerValue ?? 0)" }
+    }
 }
 
 struct ListCommand: ParsableCommand {
@@ -38,7 +43,7 @@ struct ListCommand: ParsableCommand {
             ["path": .string(path), "directory": .bool(directory)],
             async: request.async
         )
-        guard let result else { return global.output(["requestId": id]) { "\(id.integerValue ?? 0)" } }
+        guard let result else { return global.printRequestID(id) }
         global.output(result) {
             let files = (result["files"]?.arrayValue ?? []).sorted {
                 ($0["name"]?.stringValue ?? "") < ($1["name"]?.stringValue ?? "")
@@ -82,7 +87,7 @@ struct DiskUsageCommand: ParsableCommand {
 
     func run() throws {
         let (id, result) = try global.submit("duAsync", ["path": .string(path)], async: request.async)
-        guard let result else { return global.output(["requestId": id]) { "\(id.integerValue ?? 0)" } }
+        guard let result else { return global.printRequestID(id) }
         global.output(result) { "\(result["du"]?.integerValue ?? 0)\t\(path)" }
     }
 }
@@ -91,7 +96,7 @@ struct DiskUsageCommand: ParsableCommand {
 struct MutationCommand {
     static func run(_ global: GlobalOptions, _ request: RequestOptions, _ method: String, _ params: JSONValue) throws {
         let (id, _) = try global.submit(method, params, async: request.async)
-        if request.async { global.output(["requestId": id]) { "\(id.integerValue ?? 0)" } }
+        if request.async { global.printRequestID(id) }
     }
 }
 

@@ -166,6 +166,8 @@ struct FileRequestTests {
         #expect(slowest < .milliseconds(50), "echo took \(slowest)")
         for id in ids {
             #expect(try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": 60])["du"] == 0)
+            // 50 directories of 400 files, each entry counted as it was walked.
+            #expect(try client.call("getRequestStatus", ["requestId": id])["entriesDone"] == .integer(50 * 401))
         }
         #expect(try daemon.stop() == 0)
     }
@@ -207,5 +209,28 @@ struct FileRequestTests {
         _ = try user.call("superuser")
         _ = try user.call("terminate")
         #expect(try second.process.waitForExit(timeout: .seconds(5)) == 0)
+    }
+
+    @Test("past max_pending_per_user a request is refused with a clear error; finished ones free the slot")
+    func perUserCap() throws {
+        let (daemon, sandbox) = try sandboxedDaemon(extraConfig: "[requests]\nworkers = 1\nmax_pending_per_user = 1\n")
+        let client = try daemon.client(timeoutSeconds: 60)
+        makeEmptyFiles(in: sandbox + "/tree", directories: 20, filesEach: 100)
+        var accepted: [JSONValue] = []
+        var refusal: RPCError?
+        for _ in 0..<10 {
+            do {
+                accepted.append(try client.call("duAsync", ["path": "data:tree"])["requestId"]!)
+            } catch {
+                refusal = error.rpcError
+                break
+            }
+        }
+        #expect(accepted.count == 1)
+        #expect(refusal?.code == RPCError.limitExceededCode)
+        #expect(refusal?.message.contains("the limit is 1") == true)
+        _ = try client.call("getRequestResult", ["requestId": accepted[0], "timeoutSeconds": 60])
+        #expect(try client.call("duAsync", ["path": "data:tree"])["requestId"] != nil)
+        #expect(try daemon.stop() == 0)
     }
 }

@@ -102,6 +102,13 @@ struct SystemdIntegrationTests {
         #expect(log.contains("node.bogus_key"))
         #expect(log.contains("outpostd.toml:3"))
         #expect(daemon.process.isRunning)
+
+        // [sandbox] only seeds the persisted mappings: a reload that changes it says how to change them instead.
+        try writeFile(directory.file("outpostd.toml"), "[node]\nname = \"second\"\n[sandbox]\nalice = false\n")
+        daemon.process.signal(SIGHUP)
+        try notify.waitFor("RELOADING=1")
+        try notify.waitFor("READY=1")
+        #expect(daemon.process.standardError.contains("use setSandboxMapping"))
         #expect(try daemon.stop() == 0)
     }
 

@@ -53,8 +53,17 @@ public struct ReloadService: Service {
             ("node.state_directory", old.node.stateDirectory != new.node.stateDirectory),
             ("control.socket", old.control.socket != new.control.socket),
             ("control.max_message_bytes", old.control.maxMessageBytes != new.control.maxMessageBytes),
+            ("requests", old.requests != new.requests),
         ] where changed {
             logger.warning("\(key) changed; it takes effect when outpostd restarts")
+        }
+        if old.sandbox != new.sandbox {
+            logger.warning(
+                """
+                [sandbox] changed, but it only seeds sandbox-mappings.json on first start; \
+                use setSandboxMapping (outpostctl sandbox set) to change the mappings in force
+                """
+            )
         }
         settings.replace(with: new)
         levelControl.current = new.log.level

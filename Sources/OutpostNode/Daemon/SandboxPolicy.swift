@@ -6,9 +6,6 @@ import OutpostFiles
 /// A superuser connection is unrestricted. Any other caller gets their own mapping, else the system mapping (the blank
 /// user name), else nothing at all: with no mapping configured a non-superuser reaches no file.
 public struct SandboxPolicy: Sendable {
-    /// A mapping: named roots (with `%u` for the user name), or `nil` for "not sandboxed".
-    public typealias Mapping = [String: String]?
-
     private let store: SandboxMappingStore
 
     init(store: SandboxMappingStore) {

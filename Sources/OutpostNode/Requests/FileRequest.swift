@@ -31,7 +31,7 @@ struct FileRequest: Sendable {
     var statusJSON: JSONValue {
         var members: [String: JSONValue] = [
             "requestId": .integer(id), "method": .string(method), "created": .double(created),
-            "userName": .string(owner.userName),
+            "userName": .string(owner.userName), "entriesDone": .integer(Int64(control.entriesDone)),
         ]
         switch state {
         case .queued, .running: members["status"] = "pending"

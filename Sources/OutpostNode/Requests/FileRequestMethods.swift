@@ -27,15 +27,12 @@ enum FileRequestMethods {
                 throw RPCError(fileError: error)
             }
         }
-        @Sendable func caller(_ session: ControlSession) -> FileCaller {
-            FileCaller(uid: session.caller.uid, gid: session.caller.gid, userName: session.caller.userName)
-        }
 
         return [
             RPCMethod("lsAsync", parameters: ["path", "directory"]) { params, session in
                 let path = try sandboxPath(params, "path")
                 let directory = try params.optionalBool("directory") ?? false
-                let (resolver, caller) = (resolver(for: session), caller(session))
+                let (resolver, caller) = (resolver(for: session), session.fileCaller)
                 return try await submit("lsAsync", session) { control throws(FileOperationError) in
                     let entries = try FileListing.list(
                         path,
@@ -49,7 +46,7 @@ enum FileRequestMethods {
             },
             RPCMethod("lsRootsAsync") { _, session in
                 let roots = node.sandboxPolicy.roots(for: session)
-                let caller = caller(session)
+                let caller = session.fileCaller
                 return try await submit("lsRootsAsync", session) { _ throws(FileOperationError) in
                     var files: [JSONValue] = []
                     for root in roots.listing {

@@ -21,6 +21,8 @@ actor RequestRegistry {
 
     private var requests: [Int64: FileRequest] = [:]
     private var waiters: [Int64: [Int: CheckedContinuation<Void, Never>]] = [:]
+    /// Unfinished requests per uid, kept in step with `requests` so the per-user cap costs nothing to check.
+    private var unfinishedByUser: [UInt32: Int] = [:]
     private var nextID: Int64 = 1
     private var nextWaiterID = 0
     private let pool: NIOThreadPool
@@ -45,7 +47,7 @@ actor RequestRegistry {
         owner: CallerIdentity,
         work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
     ) throws(RPCError) -> Int64 {
-        let pending = requests.values.count { $0.owner.uid == owner.uid && !$0.state.isFinished }
+        let pending = unfinishedByUser[owner.uid, default: 0]
         guard pending < maximumPendingPerUser else {
             throw .limitExceeded(
                 "\(owner.userName) has \(pending) unfinished requests (the limit is \(maximumPendingPerUser)); "
@@ -54,6 +56,7 @@ actor RequestRegistry {
         }
         let id = nextID
         nextID += 1
+        unfinishedByUser[owner.uid, default: 0] += 1
         let control = OperationControl()
         requests[id] = FileRequest(
             id: id,
@@ -98,6 +101,8 @@ actor RequestRegistry {
         request.state = state
         request.finished = Self.now()
         requests[id] = request
+        unfinishedByUser[request.owner.uid, default: 1] -= 1
+        if unfinishedByUser[request.owner.uid] == 0 { unfinishedByUser.removeValue(forKey: request.owner.uid) }
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
     }
 

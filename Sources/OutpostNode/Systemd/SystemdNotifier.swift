@@ -36,10 +36,6 @@ public struct SystemdNotifier: Sendable {
         notify("WATCHDOG=1")
     }
 
-    public func status(_ text: String) {
-        notify("STATUS=\(text)")
-    }
-
     /// The watchdog timeout systemd set for us (`WATCHDOG_USEC`, for our pid), or nil when there is none.
     public var watchdogTimeout: Duration? {
         var microseconds: UInt64 = 0
