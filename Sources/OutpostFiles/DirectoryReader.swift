@@ -46,6 +46,6 @@ extension Array where Element == UInt8 {
         }
     }
 
-    /// For display and JSON. Bytes that are not UTF-8 become U+FFFD.
-    var displayName: String { String(decoding: self, as: UTF8.self) }
+    /// For display and JSON, losslessly (see `FileName`).
+    var displayName: String { FileName.text(self) }
 }

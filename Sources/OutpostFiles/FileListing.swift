@@ -54,10 +54,10 @@ public enum FileListing {
             return FileEntry(name: path.rootName, status: status, caller: caller)
         }
         let entry = try resolver.openParent(of: path)
-        guard fstatat(entry.parent.raw, entry.name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard entry.name.withCName({ fstatat(entry.parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
             throw FileOperationError.system(errno, path: path.text, doing: "stat")
         }
-        return FileEntry(name: entry.name, status: status, caller: caller)
+        return FileEntry(name: entry.name.displayName, status: status, caller: caller)
     }
 
     /// Apparent size in bytes of the regular files under `path`: symlinks are not followed, and a file with several
@@ -76,13 +76,13 @@ public enum FileListing {
         } else {
             let entry = try resolver.openParent(of: path)
             var status = stat()
-            guard fstatat(entry.parent.raw, entry.name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
+            guard entry.name.withCName({ fstatat(entry.parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
                 throw FileOperationError.system(errno, path: path.text, doing: "stat")
             }
             guard (status.st_mode & S_IFMT) == S_IFDIR else {
                 return (status.st_mode & S_IFMT) == S_IFREG ? Int64(status.st_size) : 0
             }
-            directory = try openSubdirectory(entry.parent, Array(entry.name.utf8), displayPath: path.text)
+            directory = try openSubdirectory(entry.parent, entry.name, displayPath: path.text)
         }
         var walker = UsageWalker(control: control, displayPath: path.text)
         try walker.walk(directory)

@@ -18,7 +18,7 @@ public enum FileMutations {
                 displayPath: path.text
             )
             prefix.append(component)
-            if mkdirat(parent.raw, component, 0o777) != 0 && errno != EEXIST {
+            if FileName.bytes(component).withCName({ mkdirat(parent.raw, $0, 0o777) }) != 0 && errno != EEXIST {
                 throw FileOperationError.system(errno, path: path.text, doing: "mkdir")
             }
         }
@@ -42,7 +42,7 @@ public enum FileMutations {
     {
         let entry = try resolver.openParent(of: path)
         var remover = TreeRemover(control: control, displayPath: path.text)
-        try remover.removeEntry(entry.parent, Array(entry.name.utf8), relativeName: "")
+        try remover.removeEntry(entry.parent, entry.name, relativeName: "")
         try remover.finish()
     }
 
@@ -71,7 +71,10 @@ public enum FileMutations {
         let destinationParent = destinationEntry.parent.raw
         let sourceName = sourceEntry.name
         let destinationName = destinationEntry.name
-        if renameat(sourceParent, sourceName, destinationParent, destinationName) == 0 { return }
+        let renamed = sourceName.withCName { source in
+            destinationName.withCName { renameat(sourceParent, source, destinationParent, $0) }
+        }
+        if renamed == 0 { return }
         let error = errno
         guard error == EXDEV else {
             if error == EINVAL {
@@ -88,11 +91,12 @@ public enum FileMutations {
         do throws(FileOperationError) {
             try copier.copyEntry(
                 from: sourceEntry.parent,
-                Array(sourceName.utf8),
+                sourceName,
                 to: destinationEntry.parent,
-                temporaryName
+                Array(temporaryName.utf8)
             )
-            guard renameat(destinationParent, temporaryName, destinationParent, destinationName) == 0 else {
+            let placed = destinationName.withCName { renameat(destinationParent, temporaryName, destinationParent, $0) }
+            guard placed == 0 else {
                 throw FileOperationError.system(errno, path: destination.text, doing: "rename the copy into place")
             }
         } catch {
@@ -101,7 +105,7 @@ public enum FileMutations {
             throw error
         }
         var remover = TreeRemover(control: OperationControl(), displayPath: source.text)
-        try remover.removeEntry(sourceEntry.parent, Array(sourceName.utf8), relativeName: "")
+        try remover.removeEntry(sourceEntry.parent, sourceName, relativeName: "")
         try remover.finish()
     }
 }
@@ -127,7 +131,7 @@ struct TreeRemover {
         try control.checkCancelled(displayPath)
         var status = stat()
         guard name.withCName({ fstatat(parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-            if errno == ENOENT && relativeName.isEmpty { return }
+            if errno == ENOENT { return }  // Gone already (removed or moved away by someone else): the goal is met.
             throw FileOperationError.system(errno, path: displayPath, doing: "stat")
         }
         if (status.st_mode & S_IFMT) == S_IFDIR {
@@ -186,6 +190,10 @@ struct TreeRemover {
             return
         }
         if errno == ENOENT { return }  // Someone else removed it: the goal is met.
+        if errno == ENOTDIR && flags == AT_REMOVEDIR {
+            // The directory we emptied was swapped for a link or file meanwhile: remove that, never following it.
+            return unlink(parent, name, flags: 0, relativeName: relativeName)
+        }
         failures.append("\(relativeName.isEmpty ? displayPath : relativeName): \(String(cString: strerror(errno)))")
     }
 
@@ -216,7 +224,7 @@ struct TreeCopier {
         from sourceParent: borrowing OwnedDescriptor,
         _ sourceName: [UInt8],
         to destinationParent: borrowing OwnedDescriptor,
-        _ destinationName: String
+        _ destinationName: [UInt8]
     ) throws(FileOperationError) {
         try control.checkCancelled(displayPath)
         var status = stat()
@@ -225,19 +233,19 @@ struct TreeCopier {
         }
         switch status.st_mode & S_IFMT {
         case S_IFDIR:
-            guard mkdirat(destinationParent.raw, destinationName, 0o700) == 0 else {
+            guard destinationName.withCName({ mkdirat(destinationParent.raw, $0, 0o700) }) == 0 else {
                 throw FileOperationError.system(errno, path: displayPath, doing: "create directory at the destination")
             }
             let source = try FileListing.openSubdirectory(sourceParent, sourceName, displayPath: displayPath)
             let destination = try FileListing.openSubdirectory(
                 destinationParent,
-                Array(destinationName.utf8),
+                destinationName,
                 displayPath: displayPath
             )
             var names: [[UInt8]] = []
             try DirectoryReader.forEach(in: source, path: displayPath) { entry in names.append(entry.name) }
             for name in names {
-                try copyEntry(from: source, name, to: destination, name.displayName)
+                try copyEntry(from: source, name, to: destination, name)
             }
             fchmod(destination.raw, status.st_mode & 0o7777)
             var times = [status.st_atim, status.st_mtim]
@@ -247,7 +255,7 @@ struct TreeCopier {
             let length = sourceName.withCName { readlinkat(sourceParent.raw, $0, &target, target.count - 1) }
             guard length >= 0 else { throw FileOperationError.system(errno, path: displayPath, doing: "read symlink") }
             target[length] = 0
-            guard symlinkat(target, destinationParent.raw, destinationName) == 0 else {
+            guard destinationName.withCName({ symlinkat(target, destinationParent.raw, $0) }) == 0 else {
                 throw FileOperationError.system(errno, path: displayPath, doing: "create symlink at the destination")
             }
         case S_IFREG:
@@ -266,7 +274,7 @@ struct TreeCopier {
         from sourceParent: borrowing OwnedDescriptor,
         _ sourceName: [UInt8],
         to destinationParent: borrowing OwnedDescriptor,
-        _ destinationName: String,
+        _ destinationName: [UInt8],
         status: stat
     ) throws(FileOperationError) {
         let input = sourceName.withCName {
@@ -274,12 +282,9 @@ struct TreeCopier {
         }
         guard input >= 0 else { throw FileOperationError.system(errno, path: displayPath, doing: "open for copying") }
         let source = OwnedDescriptor(input)
-        let output = openat(
-            destinationParent.raw,
-            destinationName,
-            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-            0o600
-        )
+        let output = destinationName.withCName {
+            openat(destinationParent.raw, $0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
         guard output >= 0 else {
             throw FileOperationError.system(errno, path: displayPath, doing: "create the copy")
         }

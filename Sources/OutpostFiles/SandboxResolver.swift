@@ -64,7 +64,8 @@ public struct SandboxResolver: Sendable {
         mode: mode_t = 0,
         displayPath: String
     ) throws(FileOperationError) -> OwnedDescriptor {
-        let fd = outpost_openat_beneath(directory.raw, relative.isEmpty ? "." : relative, flags, UInt32(mode), 0)
+        let bytes = relative.isEmpty ? [UInt8(ascii: ".")] : FileName.bytes(relative)
+        let fd = bytes.withCName { outpost_openat_beneath(directory.raw, $0, flags, UInt32(mode), 0) }
         guard fd >= 0 else { throw FileOperationError.system(errno, path: displayPath, doing: "open") }
         return OwnedDescriptor(fd)
     }
@@ -77,7 +78,7 @@ public struct SandboxResolver: Sendable {
         guard let name = components.popLast() else {
             throw FileOperationError(.refused, path: path.text, message: "\(path.text) is a sandbox root")
         }
-        if name == "." || name == ".." {
+        if name == "." || name == ".." {  // (escaped bytes never spell a dot)
             throw FileOperationError(.invalidPath, path: path.text, message: "\(path.text): cannot end in '\(name)'")
         }
         let parent = try Self.openBeneath(
@@ -86,12 +87,13 @@ public struct SandboxResolver: Sendable {
             flags: outpost_o_path | O_DIRECTORY,
             displayPath: path.text
         )
-        return DirectoryEntryHandle(parent: parent, name: name)
+        return DirectoryEntryHandle(parent: parent, name: FileName.bytes(name))
     }
 }
 
 /// A directory entry addressed safely: its parent directory, opened beneath the sandbox root, and its name in it.
 public struct DirectoryEntryHandle: ~Copyable {
     public let parent: OwnedDescriptor
-    public let name: String
+    /// The name's bytes, as the kernel knows it.
+    public let name: [UInt8]
 }

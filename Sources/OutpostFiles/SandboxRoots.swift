@@ -47,7 +47,7 @@ public struct SandboxPath: Sendable, Equatable, CustomStringConvertible {
             body = text[...]
         }
         relative = String(body.drop { $0 == "/" })
-        for component in relative.split(separator: "/") where component.utf8.count > 255 {
+        for component in relative.split(separator: "/") where FileName.bytes(component).count > 255 {
             throw FileOperationError(
                 .invalidPath,
                 path: text,

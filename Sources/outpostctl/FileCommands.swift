@@ -2,6 +2,10 @@ import ArgumentParser
 import OutpostClient
 import OutpostRPC
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Options of every file command: wait for the result (the default) or print the request id.
 struct RequestOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the request id and return at once instead of waiting for the result.")
@@ -18,6 +22,9 @@ extension GlobalOptions {
                 throw ControlClientError(code: .protocolViolation, message: "outpostd returned no requestId")
             }
             if async { return (id, nil) }
+            if !json && isatty(STDOUT_FILENO) == 1 {
+                try ProgressLine.wait(for: id, method: method, client: client)
+            }
             return (id, try client.call("getRequestResult", ["requestId": id]))
         } catch {
             throw CommandFailure(error)

@@ -16,7 +16,7 @@ struct Outpostctl: ParsableCommand {
         subcommands: [
             InfoCommand.self, EchoCommand.self, ListCommand.self, RootsCommand.self, DiskUsageCommand.self,
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, RequestCommand.self,
-            SandboxCommand.self, GarbageCollectCommand.self,
+            SandboxCommand.self, GarbageCollectCommand.self, EventsCommand.self,
         ]
     )
 }

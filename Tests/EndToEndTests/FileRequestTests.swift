@@ -10,8 +10,8 @@ import Glibc
 @Suite("file requests (real outpostd)", .serialized)
 struct FileRequestTests {
     /// A daemon whose system sandbox maps `data:` to `<tmp>/sandboxes/<user>`, with that directory made.
-    func sandboxedDaemon(extraConfig: String = "") throws -> (Daemon, String) {
-        let directory = try TemporaryDirectory()
+    func sandboxedDaemon(extraConfig: String = "", inMemory: Bool = false) throws -> (Daemon, String) {
+        let directory = try TemporaryDirectory(inMemory: inMemory)
         let sandbox = directory.file("sandboxes/\(UnixUserName.current)")
         mkdir(directory.file("sandboxes"), 0o755)
         mkdir(sandbox, 0o755)
@@ -134,7 +134,7 @@ struct FileRequestTests {
 
     @Test("cancel stops a running rm of 100k files within a second")
     func cancelLargeRemove() throws {
-        let (daemon, sandbox) = try sandboxedDaemon()
+        let (daemon, sandbox) = try sandboxedDaemon(inMemory: true)
         let client = try daemon.client(timeoutSeconds: 60)
         makeEmptyFiles(in: sandbox + "/many", directories: 100, filesEach: 1000)
         let id = try client.call("rmAsync", ["path": "data:many"])["requestId"]!
@@ -152,7 +152,7 @@ struct FileRequestTests {
 
     @Test("slow du requests leave echo answering in milliseconds")
     func slowRequestsDoNotStallOthers() throws {
-        let (daemon, sandbox) = try sandboxedDaemon()
+        let (daemon, sandbox) = try sandboxedDaemon(inMemory: true)
         let client = try daemon.client(timeoutSeconds: 60)
         makeEmptyFiles(in: sandbox + "/tree", directories: 50, filesEach: 400)
         let ids = try (0..<10).map { _ in try client.call("duAsync", ["path": "data:tree"])["requestId"]! }

@@ -16,6 +16,7 @@ struct ControlMethodsTests {
             instanceID: "instance",
             settings: NodeSettings(configuration),
             sandboxMappings: try! SandboxMappingStore(stateDirectory: makeTemporaryDirectory(), initial: [:]),
+            events: try! EventLog(stateDirectory: makeTemporaryDirectory()),
             logger: Logger(label: "test")
         )
         return RPCDispatcher(methods: ControlMethods.make(node: node))

@@ -16,6 +16,7 @@ struct SandboxMethodsTests {
             instanceID: "i",
             settings: NodeSettings(NodeConfiguration()),
             sandboxMappings: try SandboxMappingStore(stateDirectory: directory, initial: ["": ["home": "/srv/%u"]]),
+            events: try EventLog(stateDirectory: directory),
             logger: Logger(label: "test")
         )
         return RPCDispatcher(methods: SandboxMethods.make(node: node))

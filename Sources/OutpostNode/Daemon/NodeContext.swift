@@ -1,13 +1,14 @@
 import Logging
 import Synchronization
 
-/// What the daemon's parts share: who this node is, its live configuration, and its logger.
+/// What the daemon's parts share: who this node is, its live configuration, its event log and its logger.
 public struct NodeContext: Sendable {
     public let identity: NodeIdentity
     /// Changes with every process start, because request ids and other in-memory state do.
     public let instanceID: String
     public let settings: NodeSettings
     public let sandboxMappings: SandboxMappingStore
+    public let events: EventLog
     public let logger: Logger
 
     /// Who reaches which directories.

@@ -32,12 +32,14 @@ public enum NodeDaemon {
 
         let identity: NodeIdentity
         let sandboxMappings: SandboxMappingStore
+        let events: EventLog
         do {
             identity = try NodeIdentity.loadOrCreate(stateDirectory: configuration.node.stateDirectory)
             sandboxMappings = try SandboxMappingStore(
                 stateDirectory: configuration.node.stateDirectory,
                 initial: configuration.sandbox
             )
+            events = try EventLog(stateDirectory: configuration.node.stateDirectory)
         } catch {
             logger.critical("cannot use the state directory: \(error)")
             return StateDirectoryError.exitStatus
@@ -49,6 +51,7 @@ public enum NodeDaemon {
             instanceID: UUID().uuidString.lowercased(),
             settings: settings,
             sandboxMappings: sandboxMappings,
+            events: events,
             logger: logger
         )
         let registry = RequestRegistry(
@@ -57,11 +60,12 @@ public enum NodeDaemon {
             settings: .init(
                 timeLimitSeconds: configuration.requests.timeLimitSeconds,
                 intervalSeconds: configuration.requests.intervalSeconds
-            )
+            ),
+            events: events
         )
         let dispatcher = RPCDispatcher(
             methods: ControlMethods.make(node: node) + FileRequestMethods.make(node: node, registry: registry)
-                + SandboxMethods.make(node: node)
+                + SandboxMethods.make(node: node) + EventMethods.make(node: node)
         )
 
         let listener: ControlListener
@@ -99,9 +103,18 @@ public enum NodeDaemon {
             ]
         )
 
+        events.record(
+            "serverStarted",
+            [
+                "version": .string(OutpostVersion.version), "instanceId": .string(node.instanceID),
+                "pid": .integer(Int64(getpid())),
+            ]
+        )
+
         let services: [any Service] = [
             controlServer,
-            RequestSweeper(registry: registry, logger: logger),
+            RequestRunner(registry: registry),
+            RequestSweeper(registry: registry, events: events, logger: logger),
             WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
             ReloadService(
                 source: source,

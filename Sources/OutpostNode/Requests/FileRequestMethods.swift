@@ -12,9 +12,10 @@ enum FileRequestMethods {
         @Sendable func submit(
             _ method: String,
             _ session: ControlSession,
+            _ summary: [String: JSONValue] = [:],
             _ work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
         ) async throws -> JSONValue {
-            let id = try await registry.submit(method: method, owner: session.caller, work: work)
+            let id = try await registry.submit(method: method, owner: session.caller, summary: summary, work: work)
             return ["requestId": .integer(id)]
         }
         @Sendable func resolver(for session: ControlSession) -> SandboxResolver {
@@ -33,7 +34,8 @@ enum FileRequestMethods {
                 let path = try sandboxPath(params, "path")
                 let directory = try params.optionalBool("directory") ?? false
                 let (resolver, caller) = (resolver(for: session), session.fileCaller)
-                return try await submit("lsAsync", session) { control throws(FileOperationError) in
+                return try await submit("lsAsync", session, ["path": .string(path.text)]) {
+                    control throws(FileOperationError) in
                     let entries = try FileListing.list(
                         path,
                         directoryItself: directory,
@@ -65,14 +67,16 @@ enum FileRequestMethods {
             RPCMethod("duAsync", parameters: ["path"]) { params, session in
                 let path = try sandboxPath(params, "path")
                 let resolver = resolver(for: session)
-                return try await submit("duAsync", session) { control throws(FileOperationError) in
+                return try await submit("duAsync", session, ["path": .string(path.text)]) {
+                    control throws(FileOperationError) in
                     ["du": .integer(try FileListing.diskUsage(path, resolver: resolver, control: control))]
                 }
             },
             RPCMethod("mkdirAsync", parameters: ["path"]) { params, session in
                 let path = try sandboxPath(params, "path")
                 let resolver = resolver(for: session)
-                return try await submit("mkdirAsync", session) { _ throws(FileOperationError) in
+                return try await submit("mkdirAsync", session, ["path": .string(path.text)]) {
+                    _ throws(FileOperationError) in
                     try FileMutations.makeDirectory(path, resolver: resolver)
                     return .null
                 }
@@ -80,7 +84,11 @@ enum FileRequestMethods {
             RPCMethod("mvAsync", parameters: ["path", "newPath"]) { params, session in
                 let (path, newPath) = (try sandboxPath(params, "path"), try sandboxPath(params, "newPath"))
                 let resolver = resolver(for: session)
-                return try await submit("mvAsync", session) { control throws(FileOperationError) in
+                return try await submit(
+                    "mvAsync",
+                    session,
+                    ["path": .string(path.text), "newPath": .string(newPath.text)]
+                ) { control throws(FileOperationError) in
                     try FileMutations.move(path, to: newPath, resolver: resolver, control: control)
                     return .null
                 }
@@ -88,7 +96,8 @@ enum FileRequestMethods {
             RPCMethod("rmAsync", parameters: ["path"]) { params, session in
                 let path = try sandboxPath(params, "path")
                 let resolver = resolver(for: session)
-                return try await submit("rmAsync", session) { control throws(FileOperationError) in
+                return try await submit("rmAsync", session, ["path": .string(path.text)]) {
+                    control throws(FileOperationError) in
                     try FileMutations.remove(path, resolver: resolver, control: control)
                     return .null
                 }
@@ -122,8 +131,16 @@ enum FileRequestMethods {
             },
             RPCMethod("garbageCollect", parameters: ["force"]) { params, session in
                 try requireSuperuser(session, "garbageCollect")
-                let removed = await registry.collectGarbage(force: try params.optionalBool("force") ?? false)
+                let force = try params.optionalBool("force") ?? false
+                let removed = await registry.collectGarbage(force: force)
                 node.logger.info("garbage collection", metadata: ["removed": "\(removed)"])
+                node.events.record(
+                    "gcRun",
+                    [
+                        "removed": .integer(Int64(removed)), "force": .bool(force),
+                        "byUser": .string(session.caller.userName),
+                    ]
+                )
                 return .null
             },
             RPCMethod("updateGarbageCollectSettings", parameters: ["intervalSeconds", "timeLimitSeconds"]) {
@@ -138,6 +155,14 @@ enum FileRequestMethods {
                     settings.timeLimitSeconds = limit
                 }
                 await registry.updateSettings(settings)
+                node.events.record(
+                    "gcSettingsChanged",
+                    [
+                        "intervalSeconds": .integer(settings.intervalSeconds),
+                        "timeLimitSeconds": .integer(settings.timeLimitSeconds),
+                        "byUser": .string(session.caller.userName),
+                    ]
+                )
                 return [
                     "intervalSeconds": .integer(settings.intervalSeconds),
                     "timeLimitSeconds": .integer(settings.timeLimitSeconds),

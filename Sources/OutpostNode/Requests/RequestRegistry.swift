@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Holds every asynchronous request of this process: it gives out ids, runs the work on a bounded pool of threads of
-/// its own, keeps results until they expire, and answers status and result calls.
+/// its own, keeps results until they expire, answers status and result calls, and logs each request's life.
 ///
 /// File operations block in system calls, so they run on a dedicated `NIOThreadPool`, never on Swift's cooperative
 /// threads: ten slow `du`s occupy ten pool slots at most and leave the control socket answering. Each request is a
@@ -19,32 +19,61 @@ actor RequestRegistry {
         var intervalSeconds: Int64 = 300
     }
 
+    /// One accepted request on its way to a worker.
+    struct Job: Sendable {
+        let id: Int64
+        let control: OperationControl
+        let work: @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
+    }
+
     private var requests: [Int64: FileRequest] = [:]
     private var waiters: [Int64: [Int: CheckedContinuation<Void, Never>]] = [:]
     /// Unfinished requests per uid, kept in step with `requests` so the per-user cap costs nothing to check.
     private var unfinishedByUser: [UInt32: Int] = [:]
     private var nextID: Int64 = 1
     private var nextWaiterID = 0
+    /// Waiters whose timer fired before they began to wait.
+    private var expiredWaiters: Set<Int> = []
     private let pool: NIOThreadPool
     private let maximumPendingPerUser: Int
+    private let events: EventLog
+    private let jobs: AsyncStream<Job>
+    private let intake: AsyncStream<Job>.Continuation
     private(set) var settings = Settings()
 
-    init(workers: Int, maximumPendingPerUser: Int, settings: Settings) {
+    init(workers: Int, maximumPendingPerUser: Int, settings: Settings, events: EventLog) {
         pool = NIOThreadPool(numberOfThreads: workers)
         pool.start()
         self.maximumPendingPerUser = maximumPendingPerUser
         self.settings = settings
+        self.events = events
+        (jobs, intake) = AsyncStream.makeStream(of: Job.self)
     }
 
-    func shutdown() async {
-        for id in requests.keys { requests[id]?.control.cancel() }
+    /// Runs every submitted job, each as a child task of this call, until this task is cancelled (at shutdown).
+    /// Cancelling a child cancels its operation, so a running `rm` stops at its next entry. `RequestRunner` runs this
+    /// in the daemon's service group.
+    nonisolated func runJobs() async {
+        await withDiscardingTaskGroup { group in
+            for await job in jobs {
+                group.addTask {
+                    await withTaskCancellationHandler {
+                        await self.execute(job)
+                    } onCancel: {
+                        job.control.cancel()
+                    }
+                }
+            }
+            intake.finish()  // later submissions fail at once rather than wait forever
+        }
         try? await pool.shutdownGracefully()
     }
 
-    /// Queues `work` for `owner` and returns its id at once.
+    /// Queues `work` for `owner` and returns its id at once. `summary` (the paths) goes into the event log.
     func submit(
         method: String,
         owner: CallerIdentity,
+        summary: [String: JSONValue] = [:],
         work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
     ) throws(RPCError) -> Int64 {
         let pending = unfinishedByUser[owner.uid, default: 0]
@@ -66,22 +95,24 @@ actor RequestRegistry {
             state: .queued,
             control: control
         )
-        Task { await self.execute(id, control: control, work: work) }
+        var fields = summary
+        fields["requestId"] = .integer(id)
+        fields["method"] = .string(method)
+        events.record("requestSubmitted", owner: owner, fields)
+        if case .terminated = intake.yield(Job(id: id, control: control, work: work)) {
+            finish(id, .failed(RPCError(code: RPCError.invalidStateCode, message: "the daemon is shutting down")))
+        }
         return id
     }
 
-    private func execute(
-        _ id: Int64,
-        control: OperationControl,
-        work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
-    ) async {
-        guard case .queued = requests[id]?.state else { return }  // cancelled while queued
-        requests[id]?.state = .running
+    private func execute(_ job: Job) async {
+        guard case .queued = requests[job.id]?.state else { return }  // cancelled while queued
+        requests[job.id]?.state = .running
         let outcome: Result<JSONValue, FileOperationError>
         do {
             outcome = try await pool.runIfActive { () -> Result<JSONValue, FileOperationError> in
                 do throws(FileOperationError) {
-                    return .success(try work(control))
+                    return .success(try job.work(job.control))
                 } catch {
                     return .failure(error)
                 }
@@ -90,9 +121,9 @@ actor RequestRegistry {
             outcome = .failure(FileOperationError(.cancelled, path: "", message: "the daemon is shutting down"))
         }
         switch outcome {
-        case .success(let value): finish(id, .succeeded(value))
-        case .failure(let error) where error.code == .cancelled: finish(id, .cancelled)
-        case .failure(let error): finish(id, .failed(RPCError(fileError: error)))
+        case .success(let value): finish(job.id, .succeeded(value))
+        case .failure(let error) where error.code == .cancelled: finish(job.id, .cancelled)
+        case .failure(let error): finish(job.id, .failed(RPCError(fileError: error)))
         }
     }
 
@@ -103,6 +134,14 @@ actor RequestRegistry {
         requests[id] = request
         unfinishedByUser[request.owner.uid, default: 1] -= 1
         if unfinishedByUser[request.owner.uid] == 0 { unfinishedByUser.removeValue(forKey: request.owner.uid) }
+        var fields: [String: JSONValue] = ["requestId": .integer(id), "method": .string(request.method)]
+        switch state {
+        case .failed(let error):
+            fields["errorMessage"] = .string(error.message)
+            events.record("requestFailed", owner: request.owner, fields)
+        case .cancelled: events.record("requestCancelled", owner: request.owner, fields)
+        default: events.record("requestCompleted", owner: request.owner, fields)
+        }
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
     }
 
@@ -143,22 +182,38 @@ actor RequestRegistry {
         }
     }
 
+    /// Suspends until the request finishes, or until `timeout` passes. The timer is a child task, so a waiter that
+    /// returns early leaves nothing behind.
     private func waitForFinish(_ id: Int64, timeout: Duration?) async {
         let waiterID = nextWaiterID
         nextWaiterID += 1
-        if let timeout {
-            Task {
-                try? await Task.sleep(for: timeout)
-                self.wakeWaiter(id, waiterID)
+        guard let timeout else { return await suspend(id, waiterID) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.suspend(id, waiterID) }
+            group.addTask {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }  // the request finished first
+                await self.wakeWaiter(id, waiterID)
             }
+            await group.next()
+            group.cancelAll()
         }
+    }
+
+    private func suspend(_ id: Int64, _ waiterID: Int) async {
+        // The timer may have fired before this ran on the actor: then there is nothing to wait for.
+        if expiredWaiters.remove(waiterID) != nil { return }
+        guard let request = requests[id], !request.state.isFinished else { return }
         await withCheckedContinuation { continuation in
             waiters[id, default: [:]][waiterID] = continuation
         }
     }
 
     private func wakeWaiter(_ id: Int64, _ waiterID: Int) {
-        waiters[id]?.removeValue(forKey: waiterID)?.resume()
+        if let waiter = waiters[id]?.removeValue(forKey: waiterID) {
+            waiter.resume()
+        } else if requests[id].map({ !$0.state.isFinished }) ?? false {
+            expiredWaiters.insert(waiterID)
+        }
     }
 
     func cancel(_ id: Int64, caller: CallerIdentity, superuser: Bool) throws(RPCError) {

@@ -1,10 +1,12 @@
 import Logging
+import OutpostRPC
 import ServiceLifecycle
 
 /// Sweeps expired requests every `intervalSeconds` (read again after each sweep, so
-/// `updateGarbageCollectSettings` takes effect from the next one), and stops the request pool at shutdown.
+/// `updateGarbageCollectSettings` takes effect from the next one).
 struct RequestSweeper: Service {
     let registry: RequestRegistry
+    let events: EventLog
     let logger: Logger
 
     func run() async throws {
@@ -16,8 +18,10 @@ struct RequestSweeper: Service {
                 break
             }
             let removed = await registry.collectGarbage(force: false)
-            if removed > 0 { logger.debug("expired requests removed", metadata: ["count": "\(removed)"]) }
+            if removed > 0 {
+                logger.debug("expired requests removed", metadata: ["count": "\(removed)"])
+                events.record("gcRun", ["removed": .integer(Int64(removed)), "force": false])
+            }
         }
-        await registry.shutdown()
     }
 }

@@ -84,5 +84,12 @@ enum SandboxMethods {
                 "target_user": "\(userName)", "by": "\(session.caller.userName)", "deleted": "\(mapping == nil)",
             ]
         )
+        var fields: [String: JSONValue] = ["targetUser": .string(userName), "byUser": .string(session.caller.userName)]
+        switch mapping {
+        case .none: fields["deleted"] = true
+        case .some(.none): fields["sandboxRoots"] = false
+        case .some(.some(let roots)): fields["sandboxRoots"] = .object(roots.mapValues { .string($0) })
+        }
+        node.events.record("sandboxChanged", fields)
     }
 }

@@ -6,9 +6,12 @@ import Glibc
 final class TemporaryDirectory: @unchecked Sendable {
     let path: String
 
-    init() throws {
+    /// - Parameter inMemory: under /dev/shm (tmpfs) when it is there: for tests that make 100k files, which costs
+    ///   seconds of kernel time on a disk and a tenth of that in memory.
+    init(inMemory: Bool = false) throws {
         // Short paths: a Unix socket path must fit in 108 bytes.
-        var template = Array("/tmp/outpost-test-XXXXXX".utf8CString)
+        let base = inMemory && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+        var template = Array("\(base)/outpost-test-XXXXXX".utf8CString)
         guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw TestFailure("mkdtemp failed")
         }

@@ -1,0 +1,86 @@
+import OutpostCore
+import OutpostRPC
+import Testing
+
+@testable import OutpostNode
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("event log")
+struct EventLogTests {
+    let directory = makeTemporaryDirectory()
+    let alice = CallerIdentity(uid: 4001, gid: 4001, pid: 1, userName: "alice")
+    let bob = CallerIdentity(uid: 4002, gid: 4002, pid: 2, userName: "bob")
+
+    @Test func usersSeeTheirOwnEventsAndSuperusersSeeAll() throws {
+        let log = try EventLog(stateDirectory: directory)
+        log.record("serverStarted", ["version": "0.1.0"])
+        log.record("requestSubmitted", owner: alice, ["requestId": 1])
+        log.record("requestSubmitted", owner: bob, ["requestId": 2])
+        log.record("requestCompleted", owner: alice, ["requestId": 1])
+
+        let seenByAlice = log.query(caller: alice, superuser: false)
+        #expect(seenByAlice.map(\.name) == ["requestSubmitted", "requestCompleted"])
+        #expect(seenByAlice.allSatisfy { $0.fields["userName"] == "alice" })
+        #expect(log.query(caller: bob, superuser: false).map { $0.fields["requestId"] } == [2])
+        #expect(log.query(caller: bob, superuser: true).count == 4)
+    }
+
+    @Test func filtersByNameTimeAndLimitOldestFirst() throws {
+        let log = try EventLog(stateDirectory: directory)
+        let recorded = (0..<10).map { log.record($0 % 2 == 0 ? "even" : "odd", ["n": .integer(Int64($0))]) }
+        let timestamps = recorded.map(\.timestamp)
+        #expect(timestamps == timestamps.sorted() && Set(timestamps).count == 10, "timestamps strictly increase")
+
+        let root = CallerIdentity(uid: 0, gid: 0, pid: 1, userName: "root")
+        #expect(log.query(name: "odd", caller: root, superuser: true).map { $0.fields["n"] } == [1, 3, 5, 7, 9])
+        let window = log.query(before: timestamps[6], after: timestamps[2], caller: root, superuser: true)
+        #expect(window.map { $0.fields["n"] } == [3, 4, 5])
+        #expect(log.query(limit: 3, caller: root, superuser: true).map { $0.fields["n"] } == [7, 8, 9])
+        #expect(log.query(limit: 0, caller: root, superuser: true).isEmpty)
+        let json = recorded[0].json
+        #expect(json["_event"] == "even" && json["_timestamp"] == .integer(timestamps[0]))
+    }
+
+    @Test func survivesARestartAndSkipsATornLine() throws {
+        do {
+            let log = try EventLog(stateDirectory: directory)
+            log.record("serverStarted")
+            log.record("requestSubmitted", owner: alice, ["path": "home:a\nb"])
+        }
+        // A crash in the middle of an append leaves half a line behind.
+        let fd = open(directory + "/events.jsonl", O_WRONLY | O_APPEND)
+        _ = "{\"_event\":\"requestCompl".withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+
+        let reopened = try EventLog(stateDirectory: directory)
+        let events = reopened.query(caller: alice, superuser: true)
+        #expect(events.map(\.name) == ["serverStarted", "requestSubmitted"])
+        #expect(events[1].fields["path"] == "home:a\nb")
+        var status = stat()
+        stat(directory + "/events.jsonl", &status)
+        #expect(status.st_mode & 0o777 == 0o600)
+        let next = reopened.record("serverStarted")
+        #expect(next.timestamp > events[1].timestamp)
+    }
+
+    @Test func staysBoundedInMemoryAndOnDisk() throws {
+        let log = try EventLog(stateDirectory: directory, capacity: 100)
+        for n in 0..<1000 { log.record("tick", ["n": .integer(Int64(n))]) }
+        let root = CallerIdentity(uid: 0, gid: 0, pid: 1, userName: "root")
+        let kept = log.query(caller: root, superuser: true)
+        #expect(kept.count == 100)
+        #expect(kept.first?.fields["n"] == 900 && kept.last?.fields["n"] == 999)
+
+        let reopened = try EventLog(stateDirectory: directory, capacity: 100)
+        #expect(reopened.query(caller: root, superuser: true) == kept)
+        var lines = 0
+        for file in ["/events.jsonl", "/events.1.jsonl"] {
+            lines +=
+                (try StateDirectory.readSmallFile(directory + file, limit: 1 << 20) ?? "").split(separator: "\n").count
+        }
+        #expect(lines <= 200)
+    }
+}
