@@ -101,6 +101,13 @@ struct OutpostctlTests {
         #expect(try ctl(["sandbox", "get"]).stdout.contains("(everyone else)"))
         #expect(try ctl(["gc", "--force"]).status == 0)
         #expect(try ctl(["request", "status", id]).status == 1)
+
+        let events = try ctl(["events", "--name", "requestSubmitted"])
+        #expect(events.status == 0)
+        #expect(events.stdout.split(separator: "\n").count == 7, "one line per submitted request: \(events.stdout)")
+        #expect(events.stdout.contains("requestSubmitted  method=mvAsync newPath=box:a/renamed path=box:a/file"))
+        let last = try ctl(["events", "--json", "--limit", "1", "--superuser"])
+        #expect(last.stdout.hasPrefix("{\"_event\":\"gcRun\""), "\(last.stdout)")
         #expect(try daemon.stop() == 0)
     }
 }

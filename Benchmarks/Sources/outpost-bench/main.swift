@@ -2,28 +2,23 @@ import Foundation
 import OutpostClient
 import OutpostRPC
 
-/// `outpost-bench echo SOCKET CONNECTIONS SECONDS`: echo round trips per second over the control socket, each
-/// connection on its own thread making one call at a time (what a script or remote app polling the node does).
-func echoThroughput(socket: String, connections: Int, seconds: Double) throws -> Double {
+/// Runs `body(connectionIndex)` on `connections` threads until `seconds` pass; returns completed calls per second.
+/// Each thread makes one call at a time, as a script or remote app polling a node does.
+func throughput(connections: Int, seconds: Double, _ body: @escaping @Sendable (Int) throws -> Void) -> Double {
     let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: connections)
     counts.initialize(repeating: 0)
     defer { counts.deallocate() }
-    let clients = try (0..<connections).map { _ in try ControlClient(socketPath: socket, timeoutSeconds: 30) }
+    nonisolated(unsafe) let unsafeCounts = counts
     let group = DispatchGroup()
     let start = Date()
     let deadline = start.addingTimeInterval(seconds)
-    nonisolated(unsafe) let unsafeCounts = counts
-    nonisolated(unsafe) let unsafeClients = clients
     for index in 0..<connections {
         group.enter()
         let thread = Thread {
-            let client = unsafeClients[index]
             var done = 0
             while Date() < deadline {
-                for _ in 0..<64 {
-                    guard (try? client.call("echo", ["text": "benchmark"])) == "benchmark" else {
-                        fatalError("echo failed on connection \(index)")
-                    }
+                for _ in 0..<16 {
+                    do { try body(index) } catch { fatalError("call failed on connection \(index): \(error)") }
                     done += 1
                 }
             }
@@ -33,20 +28,173 @@ func echoThroughput(socket: String, connections: Int, seconds: Double) throws ->
         thread.start()
     }
     group.wait()
-    let elapsed = Date().timeIntervalSince(start)
-    return Double(counts.reduce(0, +)) / elapsed
+    return Double(counts.reduce(0, +)) / Date().timeIntervalSince(start)
 }
 
-let arguments = CommandLine.arguments
-guard arguments.count == 5, arguments[1] == "echo", let connections = Int(arguments[3]),
-    let seconds = Double(arguments[4])
-else {
-    FileHandle.standardError.write("usage: outpost-bench echo SOCKET CONNECTIONS SECONDS\n".data(using: .utf8)!)
+/// Control-socket clients, one per connection, already superuser (the benchmarks run as root on paths in /tmp).
+func superuserClients(_ socket: String, _ count: Int) throws -> [ControlClient] {
+    try (0..<count).map { _ in
+        let client = try ControlClient(socketPath: socket, timeoutSeconds: 600)
+        _ = try client.call("superuser")
+        return client
+    }
+}
+
+/// Submits `method` on `path` and waits for its result: what a caller sees, end to end.
+func submitAndWait(_ client: ControlClient, _ method: String, _ path: String) throws -> JSONValue {
+    let submitted = try client.call(method, ["path": .string(path)])
+    guard let id = submitted["requestId"] else { throw BenchError("no requestId in \(submitted)") }
+    return try client.call("getRequestResult", ["requestId": id])
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A keep-alive HTTP/1.1 client over one TCP connection to 127.0.0.1, for rclone's remote-control API: POSTs a JSON
+/// body and reads the whole response (Content-Length or chunked).
+final class LoopbackHTTPConnection {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: UInt16) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw BenchError("connect to 127.0.0.1:\(port) failed") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Returns the response body.
+    func post(_ path: String, json: String) throws -> [UInt8] {
+        let body = Array(json.utf8)
+        let request =
+            Array(
+                ("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.count)\r\n\r\n").utf8
+            ) + body
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {
+            throw BenchError("send failed")
+        }
+        let head = try readUntil([13, 10, 13, 10])
+        let headers = String(decoding: head, as: UTF8.self).lowercased()
+        guard headers.hasPrefix("http/1.1 200") else { throw BenchError("HTTP error: \(headers.prefix(80))") }
+        if let range = headers.range(of: "content-length: ") {
+            let length = Int(headers[range.upperBound...].prefix { $0.isNumber })!
+            return try readExactly(length)
+        }
+        var result: [UInt8] = []
+        while true {  // chunked
+            let sizeLine = String(decoding: try readUntil([13, 10]).dropLast(2), as: UTF8.self)
+            let size = Int(sizeLine.split(separator: ";")[0], radix: 16)!
+            if size == 0 {
+                _ = try readUntil([13, 10])
+                return result
+            }
+            result += try readExactly(size)
+            _ = try readExactly(2)
+        }
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { throw BenchError("connection closed") }
+        buffer += chunk[..<count]
+    }
+
+    private func readUntil(_ marker: [UInt8]) throws -> [UInt8] {
+        var searchFrom = 0
+        while true {
+            if buffer.count >= marker.count {
+                for start in searchFrom...(buffer.count - marker.count)
+                where buffer[start..<start + marker.count].elementsEqual(marker) {
+                    let line = Array(buffer[..<(start + marker.count)])
+                    buffer.removeFirst(start + marker.count)
+                    return line
+                }
+                searchFrom = buffer.count - marker.count + 1
+            }
+            try fill()
+        }
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count { try fill() }
+        let bytes = Array(buffer[..<count])
+        buffer.removeFirst(count)
+        return bytes
+    }
+}
+
+func usage() -> Never {
+    FileHandle.standardError.write(
+        """
+        usage: outpost-bench echo SOCKET CONNECTIONS SECONDS
+               outpost-bench request SOCKET METHOD PATH          (milliseconds from submit to result)
+               outpost-bench list-rps SOCKET PATH CONNECTIONS SECONDS
+               outpost-bench rclone-list-rps PORT DIRECTORY CONNECTIONS SECONDS
+
+        """.data(using: .utf8)!
+    )
     exit(64)
 }
+
+let arguments = Array(CommandLine.arguments.dropFirst())
 do {
-    let rate = try echoThroughput(socket: arguments[2], connections: connections, seconds: seconds)
-    print(String(format: "%.0f", rate))
+    switch (arguments.first, arguments.count) {
+    case ("echo", 4):
+        guard let connections = Int(arguments[2]), let seconds = Double(arguments[3]) else { usage() }
+        nonisolated(unsafe) let clients = try (0..<connections).map { _ in
+            try ControlClient(socketPath: arguments[1], timeoutSeconds: 30)
+        }
+        let rate = throughput(connections: connections, seconds: seconds) { index in
+            guard try clients[index].call("echo", ["text": "benchmark"]) == "benchmark" else {
+                throw BenchError("echo")
+            }
+        }
+        print(String(format: "%.0f", rate))
+    case ("request", 4):
+        let client = try superuserClients(arguments[1], 1)[0]
+        let start = Date()
+        _ = try submitAndWait(client, arguments[2], arguments[3])
+        print(String(format: "%.1f", Date().timeIntervalSince(start) * 1000))
+    case ("list-rps", 5):
+        guard let connections = Int(arguments[3]), let seconds = Double(arguments[4]) else { usage() }
+        nonisolated(unsafe) let clients = try superuserClients(arguments[1], connections)
+        let path = arguments[2]
+        let rate = throughput(connections: connections, seconds: seconds) { index in
+            let result = try submitAndWait(clients[index], "lsAsync", path)
+            guard result["files"]?.arrayValue?.isEmpty == false else { throw BenchError("empty listing") }
+        }
+        print(String(format: "%.0f", rate))
+    case ("rclone-list-rps", 5):
+        guard let port = UInt16(arguments[1]), let connections = Int(arguments[3]), let seconds = Double(arguments[4])
+        else { usage() }
+        nonisolated(unsafe) let connectionsList = try (0..<connections).map { _ in
+            try LoopbackHTTPConnection(port: port)
+        }
+        let body = #"{"fs": "/", "remote": "\#(arguments[2].dropFirst())"}"#
+        let rate = throughput(connections: connections, seconds: seconds) { index in
+            // Parsed as the control client parses outpostd's replies, so both sides do a real client's work.
+            let reply = try JSONCoding.parse(try connectionsList[index].post("/operations/list", json: body))
+            guard reply["list"]?.arrayValue?.isEmpty == false else { throw BenchError("empty rclone listing") }
+        }
+        print(String(format: "%.0f", rate))
+    default:
+        usage()
+    }
 } catch {
     FileHandle.standardError.write("outpost-bench: \(error)\n".data(using: .utf8)!)
     exit(1)
