@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "OutpostTOML", swiftSettings: strictSwift),
         .target(name: "OutpostRPC", dependencies: ["OutpostCore"], swiftSettings: strictSwift),
         .target(name: "OutpostFiles", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
+        .target(name: "OutpostState", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
         .target(name: "OutpostClient", dependencies: ["OutpostRPC", "CLinuxShims"], swiftSettings: strictSwift),
         .target(
             name: "OutpostNode",
@@ -64,6 +65,11 @@ let package = Package(
         .testTarget(name: "OutpostTOMLTests", dependencies: ["OutpostTOML"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostFilesTests", dependencies: ["OutpostFiles"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostRPCTests", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "OutpostStateTests",
+            dependencies: ["OutpostState", "OutpostRPC"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "OutpostNodeTests",
             dependencies: [
