@@ -127,23 +127,9 @@ public final class StateSubscription: Sendable {
             case message(StateMessage?)
             case resync
         }
-        let ready: Ready? = inbox.withLock { inbox in
-            if inbox.cancelled { return .message(nil) }
-            if inbox.needsResync { return .resync }
-            if !inbox.backlog.isEmpty {
-                defer { inbox.backlog = [] }
-                return .message(.updates(inbox.backlog))
-            }
-            return nil
-        }
-        switch ready {
-        case .message(let message): return message
-        case .resync: return publisher.map { .snapshot($0.resynchronize(self)) }
-        case nil: break
-        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                // Look again under the lock before waiting: something may have arrived since the check above.
+                // Under the inbox lock: take what is there, or register to be woken by the next delivery.
                 let ready: Ready? = inbox.withLock { inbox in
                     if inbox.cancelled { return .message(nil) }
                     if inbox.needsResync { return .resync }

@@ -1,3 +1,4 @@
+import Logging
 import OutpostCore
 import OutpostRPC
 import Testing
@@ -82,5 +83,37 @@ struct EventLogTests {
                 (try StateDirectory.readSmallFile(directory + file, limit: 1 << 20) ?? "").split(separator: "\n").count
         }
         #expect(lines <= 200)
+    }
+
+    @Test func anUnusableLogFileIsAClearStartupError() {
+        mkdir(directory + "/events.jsonl", 0o700)
+        #expect {
+            _ = try EventLog(stateDirectory: directory)
+        } throws: { error in
+            "\(error)".hasPrefix(directory + "/events.jsonl: ")
+        }
+    }
+
+    @Test func badQueryParametersAreInvalidParams() async {
+        let node = NodeContext(
+            identity: NodeIdentity(nodeID: "00000000-0000-4000-8000-000000000003"),
+            instanceID: "i",
+            settings: NodeSettings(NodeConfiguration()),
+            sandboxMappings: try! SandboxMappingStore(stateDirectory: directory, initial: [:]),
+            events: try! EventLog(stateDirectory: directory),
+            logger: Logger(label: "test")
+        )
+        let methods = RPCDispatcher(methods: EventMethods.make(node: node))
+        let session = ControlSession(caller: alice, connectionID: 1)
+        for params: JSONValue in [
+            ["limit": -1], ["limit": 100_000], ["eventName": 5], ["after": "yesterday"], ["x": 1],
+        ] {
+            let result = await methods.call(
+                RPCRequest(id: .number(1), method: "getEventLog", params: params),
+                context: session
+            )
+            #expect(throws: RPCError.self) { try result.get() }
+            if case .failure(let error) = result { #expect(error.code == RPCError.invalidParamsCode, "\(params)") }
+        }
     }
 }
