@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Without its default "SubprocessFoundation" trait: lanes pass bytes, not Foundation's Data.
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries and syscalls that Swift's Glibc module cannot reach (see ARCHITECTURE.md).
@@ -32,11 +36,24 @@ let package = Package(
         .target(name: "OutpostRPC", dependencies: ["OutpostCore"], swiftSettings: strictSwift),
         .target(name: "OutpostFiles", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostState", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
+        .target(
+            name: "OutpostLanes",
+            dependencies: [
+                "OutpostState", "OutpostRPC", "OutpostFiles", "CLinuxShims",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(name: "OutpostClient", dependencies: ["OutpostRPC", "CLinuxShims"], swiftSettings: strictSwift),
         .target(
             name: "OutpostNode",
             dependencies: [
-                "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "CSystemd", "CLinuxShims",
+                "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "OutpostState", "OutpostLanes", "CSystemd",
+                "CLinuxShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "OutpostStateTests",
             dependencies: ["OutpostState", "OutpostRPC"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "OutpostLanesTests",
+            dependencies: ["OutpostLanes", "OutpostState", "OutpostRPC", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .testTarget(

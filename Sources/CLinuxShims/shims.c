@@ -12,6 +12,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -86,4 +87,18 @@ const int outpost_at_empty_path = AT_EMPTY_PATH;
 
 long outpost_copy_file_range(int in_fd, int out_fd, unsigned long length) {
     return (long)copy_file_range(in_fd, NULL, out_fd, NULL, length, 0);
+}
+
+int outpost_limit_child(pid_t pid, long long open_files, long long cpu_seconds) {
+    struct rlimit none = {0, 0};
+    if (prlimit(pid, RLIMIT_CORE, &none, NULL) != 0) return -1;
+    if (open_files >= 0) {
+        struct rlimit files = {(rlim_t)open_files, (rlim_t)open_files};
+        if (prlimit(pid, RLIMIT_NOFILE, &files, NULL) != 0) return -1;
+    }
+    if (cpu_seconds >= 0) {
+        struct rlimit cpu = {(rlim_t)cpu_seconds, (rlim_t)cpu_seconds + 5};
+        if (prlimit(pid, RLIMIT_CPU, &cpu, NULL) != 0) return -1;
+    }
+    return 0;
 }

@@ -46,6 +46,39 @@ public final class StatePublisher: Sendable {
         }
     }
 
+    /// Sets the value at `path` (object keys from the root; nil removes it) and publishes what changed there.
+    ///
+    /// Unlike `change(_:)`, which compares the whole tree, this compares only the subtree at `path`: a node with
+    /// thousands of queued tasks pays for the one task that changed, not for all of them. Every key but the last must
+    /// already exist; when one does not (the task was removed meanwhile), nothing is set.
+    @discardableResult
+    public func set(_ path: [String], to value: JSONValue?) -> [StateUpdate] {
+        store.withLock { store in
+            let prefix = path.map { StateUpdate.PathElement.key($0) }
+            let updates: [StateUpdate]
+            switch (store.state.value(at: path), value) {
+            case (nil, nil): return []
+            case (nil, let new?): updates = [StateUpdate(prefix, new)]
+            case (_?, nil): updates = [StateUpdate(prefix, .null)]
+            case (let old?, let new?):
+                updates = StateDiff.updates(from: old, to: new).map { StateUpdate(prefix + $0.path, $0.value) }
+            }
+            var applied: [StateUpdate] = []
+            for update in updates {
+                do {
+                    try store.state.apply(update)
+                    applied.append(update)
+                } catch {
+                    break
+                }
+            }
+            if !applied.isEmpty {
+                for subscriber in store.subscribers.values { subscriber.deliver(applied) }
+            }
+            return applied
+        }
+    }
+
     /// Starts a subscription: the snapshot it begins from, and the subscription to read updates from. The two are
     /// taken together, so no change falls between them.
     public func subscribe() -> (snapshot: JSONValue, subscription: StateSubscription) {

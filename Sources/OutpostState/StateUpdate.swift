@@ -59,6 +59,16 @@ public struct StateUpdateError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 extension JSONValue {
+    /// The value reached by following object keys, or nil.
+    public func value(at path: [String]) -> JSONValue? {
+        var node = self
+        for key in path {
+            guard let child = node[key] else { return nil }
+            node = child
+        }
+        return node
+    }
+
     /// Applies `update` in place, with the semantics `StateUpdate` documents.
     public mutating func apply(_ update: StateUpdate) throws(StateUpdateError) {
         guard !update.path.isEmpty else {

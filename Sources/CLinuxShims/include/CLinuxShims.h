@@ -31,4 +31,9 @@ extern const int outpost_at_empty_path;
 /// copy_file_range(2) between the current offsets of two fds.
 long outpost_copy_file_range(int in_fd, int out_fd, unsigned long length);
 
+/// Sets a child's resource limits after it was spawned (prlimit(2); swift-subprocess has no pre-exec hook on Linux):
+/// no core dumps, at most `open_files` descriptors (skipped when negative), and `cpu_seconds` of CPU time (skipped
+/// when negative): SIGXCPU at the soft limit, SIGKILL five seconds of CPU later.
+int outpost_limit_child(pid_t pid, long long open_files, long long cpu_seconds);
+
 #endif

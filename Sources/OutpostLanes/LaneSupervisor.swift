@@ -1,0 +1,551 @@
+import Logging
+import OutpostRPC
+import OutpostState
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The compute lanes: each lane takes a task (local submissions first, then its work sources), runs it to its end
+/// with `TaskExecution`, records every transition in the `TaskStore` before acting on it, and publishes lanes and
+/// tasks in the node's state tree (`lanes.<id>`, `tasks.<id>`).
+///
+/// It is a `Service`. At start it first ends every process a previous outpostd left behind (found by their
+/// `OUTPOST_TASK` marker), then puts interrupted tasks back in the queue (or fails them past `maxRestarts`), and only
+/// then starts lanes. On graceful shutdown the running tasks are ended and queued again, without counting the start.
+public actor LaneSupervisor: Service {
+    public struct Dependencies: Sendable {
+        public var store: TaskStore
+        public var publisher: StatePublisher
+        public var settings: ExecutionSettings
+        /// `<state directory>/tasks`: one directory per task.
+        public var tasksDirectory: String
+        public var workSources: [any WorkSource]
+        public var logger: Logger
+        /// Records an event (`taskStarted`, `taskFinished`, …) in the node's event log.
+        public var recordEvent: @Sendable (String, [String: JSONValue]) -> Void
+
+        public init(
+            store: TaskStore,
+            publisher: StatePublisher,
+            settings: ExecutionSettings,
+            tasksDirectory: String,
+            workSources: [any WorkSource] = [],
+            logger: Logger,
+            recordEvent: @escaping @Sendable (String, [String: JSONValue]) -> Void = { _, _ in }
+        ) {
+            self.store = store
+            self.publisher = publisher
+            self.settings = settings
+            self.tasksDirectory = tasksDirectory
+            self.workSources = workSources
+            self.logger = logger
+            self.recordEvent = recordEvent
+        }
+    }
+
+    private struct Lane {
+        var mode: LaneMode
+        var removing = false
+        var running: (record: TaskRecord, control: TaskControl)?
+        let wakeup: AsyncStream<Void>.Continuation
+        let wakeups: AsyncStream<Void>
+    }
+
+    enum Decision {
+        case stop
+        case wait
+        case run(TaskRecord, TaskControl)
+    }
+
+    static let stopReason = "outpostd is stopping"
+
+    let dependencies: Dependencies
+    private var store: TaskStore { dependencies.store }
+    private var publisher: StatePublisher { dependencies.publisher }
+    private var logger: Logger { dependencies.logger }
+
+    public private(set) var configuration: LaneConfiguration
+    private var lanes: [Int: Lane] = [:]
+    private var benchmark: Double?
+    private var stopping = false
+    private var started = false
+    private var laneStarts: AsyncStream<Int>.Continuation?
+    private let reporterWakeup: AsyncStream<Void>.Continuation
+    private let reporterWakeups: AsyncStream<Void>
+    private var fetching = false
+    private var nextFetch: [String: ContinuousClock.Instant] = [:]
+    private var fetchBackoff: [String: Duration] = [:]
+
+    public init(configuration: LaneConfiguration, dependencies: Dependencies) {
+        self.configuration = configuration
+        self.dependencies = dependencies
+        (reporterWakeups, reporterWakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        try await start()
+        let (starts, continuation) = AsyncStream.makeStream(of: Int.self)
+        laneStarts = continuation
+        for id in lanes.keys.sorted() { continuation.yield(id) }
+        if stopping { continuation.finish() }
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                do { try await gracefulShutdown() } catch {}
+                await self.stop()
+            }
+            group.addTask { await self.reportLoop() }
+            group.addTask { await self.tickLoop() }
+            for await id in starts {
+                group.addTask { await self.laneLoop(id) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Ends every running task (they are queued again) and lets `run()` return.
+    public func stop() {
+        guard !stopping else { return }
+        stopping = true
+        for lane in lanes.values {
+            lane.running?.control.abort(reason: Self.stopReason)
+            lane.wakeup.yield()
+        }
+        laneStarts?.finish()
+        reporterWakeup.finish()
+    }
+
+    // MARK: Start and recovery
+
+    private func start() async throws {
+        // A dead daemon's processes first: nothing new may start while an old copy of a task still runs.
+        let strays = ProcessTree.strays(nodeID: dependencies.settings.nodeID)
+        if !strays.isEmpty {
+            logger.warning(
+                "ending processes left by a previous outpostd",
+                metadata: ["pids": "\(strays.map(\.pid))"]
+            )
+            let nodeID = dependencies.settings.nodeID
+            await ProcessTree.end(grace: dependencies.settings.killGrace) { ProcessTree.strays(nodeID: nodeID) }
+            dependencies.recordEvent("strayProcessesEnded", ["pids": .array(strays.map { .integer(Int64($0.pid)) })])
+        }
+        let (requeued, failed) = try await store.recoverInterrupted(maxAttempts: configuration.maxRestarts + 1)
+        for record in requeued {
+            logger.notice("task interrupted by a restart is queued again", metadata: ["task": "\(record.id ?? 0)"])
+            dependencies.recordEvent("taskRequeued", ["taskId": .integer(record.id ?? 0), "attempts": .integer(Int64(record.attempts))])
+        }
+        for record in failed {
+            logger.warning("task failed: too many restarts", metadata: ["task": "\(record.id ?? 0)"])
+            dependencies.recordEvent("taskFinished", Self.eventFields(record))
+        }
+        benchmark = try await cachedBenchmark()
+        let modes = try await store.setting("laneModes")
+        publisher.set(["tasks"], to: [:])
+        publisher.set(["lanes"], to: [:])
+        for record in try await store.visibleTasks(finishedKept: configuration.finishedKept) {
+            publishTask(record)
+        }
+        for id in 0..<configuration.count {
+            let mode = modes?[String(id)]?.stringValue.flatMap(LaneMode.init(rawValue:)) ?? .fold
+            addLane(id, mode: mode)
+        }
+        started = true
+    }
+
+    private func cachedBenchmark() async throws -> Double {
+        let machine = CPUBenchmark.machineKey
+        if let stored = try await store.setting("benchmark"), stored["machine"]?.stringValue == machine,
+            case .double(let value)? = stored["mops"]
+        {
+            return value
+        }
+        let value = CPUBenchmark.measure()
+        try await store.setSetting("benchmark", ["machine": .string(machine), "mops": .double(value)])
+        logger.info("CPU benchmark measured", metadata: ["mops_per_core": "\(Int(value))"])
+        return value
+    }
+
+    // MARK: Lanes
+
+    private func addLane(_ id: Int, mode: LaneMode) {
+        let (wakeups, wakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        lanes[id] = Lane(mode: mode, wakeup: wakeup, wakeups: wakeups)
+        publishLane(id)
+        if started { laneStarts?.yield(id) }
+    }
+
+    private nonisolated func laneLoop(_ id: Int) async {
+        guard let wakeups = await wakeups(of: id) else { return }
+        var iterator = wakeups.makeAsyncIterator()
+        while true {
+            switch await decide(id) {
+            case .stop:
+                return
+            case .wait:
+                guard await iterator.next() != nil else { return }
+            case .run(let record, let control):
+                await execute(record, control: control, lane: id)
+            }
+        }
+    }
+
+    private func wakeups(of id: Int) -> AsyncStream<Void>? {
+        lanes[id]?.wakeups
+    }
+
+    /// What lane `id` does next. Re-checks the lane after every `await`: a pause, a shrink or a stop may have come.
+    func decide(_ id: Int) async -> Decision {
+        for _ in 0..<2 {
+            guard !stopping, let lane = lanes[id] else { return .stop }
+            if lane.removing {
+                lanes[id] = nil
+                lane.wakeup.finish()
+                publisher.set(["lanes", String(id)], to: nil)
+                return .stop
+            }
+            guard lane.mode == .fold, lane.running == nil else { return .wait }
+            let claimed: TaskRecord?
+            do {
+                claimed = try await store.claimNext(lane: id)
+            } catch {
+                logger.error("cannot read the task queue", metadata: ["error": "\(error)"])
+                return .wait
+            }
+            if let record = claimed, let taskID = record.id {
+                guard !stopping, let current = lanes[id], current.mode == .fold, !current.removing else {
+                    try? await store.requeue(taskID)
+                    return stopping ? .stop : .wait
+                }
+                let control = TaskControl(marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID))
+                lanes[id]?.running = (record, control)
+                publishTask(record)
+                publishLane(id)
+                return .run(record, control)
+            }
+            guard await fetchFromWorkSources() else { return .wait }
+        }
+        return .wait
+    }
+
+    private nonisolated func execute(_ record: TaskRecord, control: TaskControl, lane: Int) async {
+        guard let taskID = record.id else { return }
+        let specification: TaskSpecification
+        do {
+            specification = try record.decodedSpecification()
+        } catch {
+            await finish(record, lane: lane, control: control, outcome: TaskOutcome(state: .failed, reason: "its stored specification does not parse: \(error)"))
+            return
+        }
+        let configuration = await configuration
+        let execution = TaskExecution(
+            taskID: taskID,
+            specification: specification,
+            directory: TaskDirectory(tasksDirectory: dependencies.tasksDirectory, taskID: taskID),
+            limits: EffectiveLimits(
+                task: specification.limits,
+                laneMaxRuntime: configuration.maxRuntimeSeconds,
+                laneMemoryLimit: configuration.memoryLimitBytes
+            ),
+            cpus: configuration.cpus,
+            settings: dependencies.settings,
+            control: control
+        )
+        let store = dependencies.store
+        let publisher = dependencies.publisher
+        let key = String(taskID)
+        let outcome = await execution.run(
+            onStarted: { pid, startTicks in
+                try await store.markRunning(taskID, pid: pid, processStartTicks: startTicks)
+                await self.didStart(taskID, lane: lane, pid: pid)
+            },
+            onProgress: { progress, runtime in
+                if progress >= 0 { publisher.set(["tasks", key, "progress"], to: .double(progress)) }
+                publisher.set(["tasks", key, "runtime"], to: .double((runtime * 10).rounded() / 10))
+            }
+        )
+        await finish(record, lane: lane, control: control, outcome: outcome)
+    }
+
+    private func didStart(_ taskID: Int64, lane: Int, pid: Int32) async {
+        guard var running = lanes[lane]?.running, running.record.id == taskID else { return }
+        running.record.state = .running
+        running.record.pid = pid
+        lanes[lane]?.running = running
+        publishTask(running.record, paused: running.control.isPaused)
+        dependencies.recordEvent(
+            "taskStarted",
+            ["taskId": .integer(taskID), "lane": .integer(Int64(lane)), "pid": .integer(Int64(pid)), "attempt": .integer(Int64(running.record.attempts))]
+        )
+    }
+
+    private func finish(_ record: TaskRecord, lane id: Int, control: TaskControl, outcome: TaskOutcome) async {
+        guard let taskID = record.id else { return }
+        lanes[id]?.running = nil
+        if outcome.state == .aborted && control.abortReason == Self.stopReason {
+            // Not the task's fault: it runs again at the next start, and this start does not count.
+            try? await store.requeue(taskID)
+            if let current = try? await store.task(taskID) { publishTask(current) }
+        } else {
+            do {
+                let finished = try await store.finish(taskID, outcome: outcome)
+                publishTask(finished)
+                dependencies.recordEvent("taskFinished", Self.eventFields(finished))
+                logger.info(
+                    "task finished",
+                    metadata: ["task": "\(taskID)", "state": "\(finished.state.rawValue)", "reason": "\(finished.reason ?? "")"]
+                )
+                if finished.source == TaskStore.localSource {
+                    await prune()
+                } else {
+                    reporterWakeup.yield()
+                }
+            } catch {
+                logger.error("cannot record a finished task", metadata: ["task": "\(taskID)", "error": "\(error)"])
+            }
+        }
+        if lanes[id]?.mode == .finish {
+            lanes[id]?.mode = .pause
+            await persistModes()
+        }
+        publishLane(id)
+        lanes[id]?.wakeup.yield()
+    }
+
+    // MARK: Work sources and reports
+
+    /// Asks the work sources that are due for work; true when new tasks were queued.
+    private func fetchFromWorkSources() async -> Bool {
+        guard !fetching, !stopping else { return false }
+        let now = ContinuousClock.now
+        let due = dependencies.workSources.filter { (nextFetch[$0.name] ?? now) <= now }
+        guard !due.isEmpty else { return false }
+        fetching = true
+        defer { fetching = false }
+        var queued = 0
+        for source in due {
+            let idle = lanes.values.filter { $0.mode == .fold && !$0.removing && $0.running == nil }.count
+            guard idle > 0 else { break }
+            do {
+                let fetch = try await source.fetchWork(idleLanes: idle)
+                for item in fetch.items {
+                    let record = try await store.insert(item.specification, source: source.name, reference: item.reference)
+                    publishTask(record)
+                    queued += 1
+                }
+                fetchBackoff[source.name] = nil
+                if fetch.items.count < idle { nextFetch[source.name] = .now + fetch.retryAfter }
+            } catch {
+                let backoff = min((fetchBackoff[source.name] ?? .seconds(5)) * 2, .seconds(600))
+                fetchBackoff[source.name] = backoff
+                nextFetch[source.name] = .now + backoff
+                logger.warning(
+                    "work source failed",
+                    metadata: ["source": "\(source.name)", "error": "\(error)", "retry_seconds": "\(backoff.components.seconds)"]
+                )
+            }
+        }
+        if queued > 0 { wakeIdleLanes() }
+        return queued > 0
+    }
+
+    private nonisolated func reportLoop() async {
+        for await _ in reporterWakeups {
+            await reportPending()
+        }
+    }
+
+    private func reportPending() async {
+        for source in dependencies.workSources where !stopping {
+            guard let pending = try? await store.unreported(source: source.name) else { continue }
+            for record in pending {
+                guard let taskID = record.id else { continue }
+                do {
+                    try await source.report(Self.result(record, tasksDirectory: dependencies.tasksDirectory))
+                    try await store.markReported(taskID)
+                    if let current = try await store.task(taskID) { publishTask(current) }
+                } catch {
+                    logger.warning("cannot report a result yet", metadata: ["task": "\(taskID)", "source": "\(source.name)", "error": "\(error)"])
+                    break
+                }
+            }
+        }
+        await prune()
+    }
+
+    /// Wakes idle lanes when a work source is due again, and retries reports, once a second.
+    private nonisolated func tickLoop() async {
+        var ticks = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            ticks += 1
+            guard await tick(retryReports: ticks % 30 == 0) else { return }
+        }
+    }
+
+    private func tick(retryReports: Bool) -> Bool {
+        guard !stopping else { return false }
+        let now = ContinuousClock.now
+        if dependencies.workSources.contains(where: { (nextFetch[$0.name] ?? now) <= now }) { wakeIdleLanes() }
+        if retryReports && !dependencies.workSources.isEmpty { reporterWakeup.yield() }
+        return true
+    }
+
+    private func prune() async {
+        guard let removed = try? await store.pruneReported(keep: configuration.finishedKept) else { return }
+        for taskID in removed {
+            publisher.set(["tasks", String(taskID)], to: nil)
+            try? TaskDirectory(tasksDirectory: dependencies.tasksDirectory, taskID: taskID)
+                .remove(tasksDirectory: dependencies.tasksDirectory, taskID: taskID)
+        }
+    }
+
+    static func result(_ record: TaskRecord, tasksDirectory: String) -> TaskResult {
+        let directory = TaskDirectory(tasksDirectory: tasksDirectory, taskID: record.id ?? 0)
+        let outputs = ((try? record.decodedSpecification())?.outputFiles ?? []).map { "\(directory.slot)/\($0)" }
+        return TaskResult(
+            taskID: record.id ?? 0,
+            reference: record.reference,
+            state: record.state,
+            exitStatus: record.exitStatus,
+            signal: record.signal,
+            reason: record.reason,
+            stderrTail: record.stderrTail,
+            runtimeSeconds: record.runtimeSeconds,
+            outputFiles: outputs.filter { access($0, F_OK) == 0 }
+        )
+    }
+
+    // MARK: Commands
+
+    /// Queues a task submitted on this node.
+    public func submit(_ specification: TaskSpecification) async throws -> TaskRecord {
+        let record = try await store.insert(specification)
+        publishTask(record)
+        dependencies.recordEvent("taskSubmitted", ["taskId": .integer(record.id ?? 0), "executable": .string(specification.executable)])
+        wakeIdleLanes()
+        return record
+    }
+
+    /// Aborts a queued or running task.
+    public func abort(taskID: Int64, reason: String) async throws {
+        for lane in lanes.values where lane.running?.record.id == taskID {
+            lane.running?.control.abort(reason: reason)
+            return
+        }
+        if let record = try await store.abortQueued(taskID, reason: reason) {
+            publishTask(record)
+            dependencies.recordEvent("taskFinished", Self.eventFields(record))
+            await prune()
+            return
+        }
+        guard let record = try await store.task(taskID) else { throw LaneError("task \(taskID) does not exist") }
+        throw LaneError("task \(taskID) is \(record.state.rawValue); only a queued or running task can be aborted")
+    }
+
+    /// Sets the mode of the given lanes (all when nil): pause stops their tasks, fold resumes them and takes work,
+    /// finish lets each complete its task and then pauses.
+    public func setMode(_ mode: LaneMode, lanes ids: [Int]?) async throws {
+        let targets = ids ?? Array(lanes.keys)
+        for id in targets where lanes[id] == nil {
+            throw LaneError("there is no lane \(id) (lanes: \(lanes.keys.sorted().map(String.init).joined(separator: ", ")))")
+        }
+        for id in targets {
+            lanes[id]?.mode = mode
+            if let control = lanes[id]?.running?.control {
+                if mode == .pause { control.pause() } else { control.resume() }
+                if let record = lanes[id]?.running?.record { publishTask(record, paused: control.isPaused) }
+            } else if mode == .finish {
+                lanes[id]?.mode = .pause  // nothing to finish
+            }
+            publishLane(id)
+            lanes[id]?.wakeup.yield()
+        }
+        await persistModes()
+        dependencies.recordEvent("laneModeChanged", ["mode": .string(mode.rawValue), "lanes": .array(targets.sorted().map { .integer(Int64($0)) })])
+    }
+
+    /// Applies a new lane configuration: more lanes start at once, fewer let the removed lanes' tasks finish first.
+    /// It lasts until outpostd restarts (the configuration file stays the lasting truth); lane modes, by contrast,
+    /// are stored, so a paused node stays paused across a reboot.
+    public func reconfigure(_ new: LaneConfiguration) async throws {
+        configuration = new
+        let active = lanes.filter { !$0.value.removing }.keys.sorted()
+        if new.count > active.count {
+            var needed = new.count - active.count
+            for id in lanes.keys.sorted() where lanes[id]!.removing && needed > 0 {
+                lanes[id]?.removing = false
+                needed -= 1
+            }
+            var id = 0
+            while needed > 0 {
+                if lanes[id] == nil {
+                    addLane(id, mode: .fold)
+                    needed -= 1
+                }
+                id += 1
+            }
+        } else if new.count < active.count {
+            for id in active.suffix(active.count - new.count) {
+                lanes[id]?.removing = true
+                lanes[id]?.wakeup.yield()
+            }
+        }
+        for id in lanes.keys { publishLane(id) }
+        dependencies.recordEvent("lanesReconfigured", LaneConfigurationJSON.json(new).objectValue ?? [:])
+    }
+
+    public var laneIDs: [Int] { lanes.keys.sorted() }
+
+    // MARK: State tree
+
+    private func wakeIdleLanes() {
+        for lane in lanes.values where lane.running == nil { lane.wakeup.yield() }
+    }
+
+    private func persistModes() async {
+        let modes = JSONValue.object(Dictionary(uniqueKeysWithValues: lanes.map { (String($0.key), .string($0.value.mode.rawValue)) }))
+        do {
+            try await store.setSetting("laneModes", modes)
+        } catch {
+            logger.error("cannot save the lane modes", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func publishTask(_ record: TaskRecord, paused: Bool = false) {
+        guard let id = record.id else { return }
+        publisher.set(["tasks", String(id)], to: LaneStateTree.task(record, paused: paused))
+    }
+
+    private func publishLane(_ id: Int) {
+        guard let lane = lanes[id] else { return }
+        let state: String
+        if lane.removing {
+            state = "removing"
+        } else if let running = lane.running {
+            state = running.control.isPaused ? "paused" : "running"
+        } else {
+            state = lane.mode == .fold ? "idle" : "paused"
+        }
+        publisher.set(
+            ["lanes", String(id)],
+            to: LaneStateTree.lane(
+                id: id,
+                mode: lane.mode,
+                state: state,
+                task: lane.running?.record.id,
+                configuration: configuration,
+                benchmark: benchmark
+            )
+        )
+    }
+
+    static func eventFields(_ record: TaskRecord) -> [String: JSONValue] {
+        var fields: [String: JSONValue] = ["taskId": .integer(record.id ?? 0), "state": .string(record.state.rawValue)]
+        if let reason = record.reason { fields["reason"] = .string(reason) }
+        if let exitStatus = record.exitStatus { fields["exitStatus"] = .integer(Int64(exitStatus)) }
+        return fields
+    }
+}

@@ -1,0 +1,96 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The handle a lane keeps on the task it runs: pause, resume and abort reach the task's processes through it, from
+/// any thread, while `TaskExecution` watches it.
+public final class TaskControl: Sendable {
+    private struct State {
+        var session: Int32?
+        var startTicks: Int64 = 0
+        var paused = false
+        var pausedSince: ContinuousClock.Instant?
+        var pausedTotal: Duration = .zero
+        var abortReason: String?
+    }
+
+    let marker: String
+    private let state = Mutex(State())
+    private let wake: AsyncStream<Void>.Continuation
+    /// Yields whenever the monitor should look again (a command, or its own tick).
+    let wakeups: AsyncStream<Void>
+
+    init(marker: String) {
+        self.marker = marker
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Called once the process exists; a pause requested before that is applied now.
+    func attach(session: Int32, startTicks: Int64) {
+        let paused = state.withLock { state in
+            state.session = session
+            state.startTicks = startTicks
+            return state.paused
+        }
+        if paused { signalMembers(SIGSTOP) }
+    }
+
+    /// Stops every process of the task (SIGSTOP); its runtime clock stops too.
+    public func pause() {
+        let changed = state.withLock { state in
+            guard !state.paused else { return false }
+            state.paused = true
+            state.pausedSince = .now
+            return true
+        }
+        if changed { signalMembers(SIGSTOP) }
+    }
+
+    /// Continues a paused task (SIGCONT).
+    public func resume() {
+        let changed = state.withLock { state in
+            guard state.paused else { return false }
+            state.paused = false
+            if let since = state.pausedSince { state.pausedTotal += .now - since }
+            state.pausedSince = nil
+            return true
+        }
+        if changed { signalMembers(SIGCONT) }
+    }
+
+    /// Ends the task: SIGTERM, then SIGKILL after the grace period. The first reason given is the one reported.
+    public func abort(reason: String) {
+        state.withLock { state in
+            if state.abortReason == nil { state.abortReason = reason }
+        }
+        wake.yield()
+    }
+
+    public var isPaused: Bool { state.withLock { $0.paused } }
+    /// The task's session (its main process's pid), once it runs.
+    var session: Int32? { state.withLock { $0.session } }
+    var abortReason: String? { state.withLock { $0.abortReason } }
+
+    /// Time spent paused so far, including a pause still under way.
+    var pausedDuration: Duration {
+        state.withLock { state in
+            state.pausedTotal + (state.pausedSince.map { .now - $0 } ?? .zero)
+        }
+    }
+
+    func tick() {
+        wake.yield()
+    }
+
+    func finishWakeups() {
+        wake.finish()
+    }
+
+    private func signalMembers(_ signal: Int32) {
+        let (session, startTicks) = state.withLock { ($0.session, $0.startTicks) }
+        guard let session else { return }
+        ProcessTree.signal(ProcessTree.members(session: session, marker: marker, notBefore: startTicks), signal)
+    }
+}

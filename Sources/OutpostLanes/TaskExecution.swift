@@ -1,0 +1,301 @@
+import CLinuxShims
+import Subprocess
+import Synchronization
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How tasks are run, the same for every task of a node.
+public struct ExecutionSettings: Sendable {
+    /// The node id, part of each task's process marker.
+    public var nodeID: String
+    /// Each of stdout and stderr stops growing at this size; the rest is dropped and counted.
+    public var outputCapacity: Int64 = 64 << 20
+    /// How much of the end of stderr the result report carries.
+    public var stderrTailBytes = 64 << 10
+    /// How often limits and progress are checked.
+    public var checkInterval: Duration = .seconds(1)
+    /// Between SIGTERM and SIGKILL.
+    public var killGrace: Duration = .seconds(10)
+    /// The tasks' nice value (19, the lowest priority, by default).
+    public var niceness: Int32 = 19
+    /// RLIMIT_NOFILE of a task.
+    public var openFiles: Int64 = 4096
+
+    public init(nodeID: String) {
+        self.nodeID = nodeID
+    }
+}
+
+/// The limits one run is held to: the task's own or its lane's, whichever is smaller.
+public struct EffectiveLimits: Sendable, Equatable {
+    public var maxRuntimeSeconds: Int64?
+    public var memoryLimitBytes: Int64?
+
+    public init(task: TaskLimits, laneMaxRuntime: Int64?, laneMemoryLimit: Int64?) {
+        maxRuntimeSeconds = Self.smaller(task.maxRuntimeSeconds, laneMaxRuntime)
+        memoryLimitBytes = Self.smaller(task.memoryLimitBytes, laneMemoryLimit)
+    }
+
+    private static func smaller(_ a: Int64?, _ b: Int64?) -> Int64? {
+        switch (a, b) {
+        case (let a?, let b?): min(a, b)
+        case (let a?, nil): a
+        case (nil, let b): b
+        }
+    }
+}
+
+/// Runs one attempt of a task to its end: spawns it in a new session (swift-subprocess), applies its limits, copies
+/// its output into capped files, watches runtime, memory and progress, obeys its `TaskControl`, and when the task's
+/// main process is gone ends every process the task left behind. It never throws: every way a run can end is a
+/// `TaskOutcome` with a reason.
+struct TaskExecution {
+    let taskID: Int64
+    let specification: TaskSpecification
+    let directory: TaskDirectory
+    let limits: EffectiveLimits
+    let cpus: Int
+    let settings: ExecutionSettings
+    let control: TaskControl
+
+    /// What the watcher decided while the task ran.
+    private final class Verdict: Sendable {
+        let limitReason = Mutex<String?>(nil)
+        let startTicks = Mutex<Int64>(0)
+    }
+
+    private struct StreamSummary: Sendable {
+        var isError: Bool
+        var written: Int64
+        var dropped: Int64
+        var tail: String
+    }
+
+    /// - Parameters:
+    ///   - onStarted: called with the pid and its start time once the process exists (the store records them);
+    ///     if it throws, the task is ended.
+    ///   - onProgress: the progress fraction and runtime seconds, at each check.
+    func run(
+        onStarted: @Sendable (Int32, Int64) async throws -> Void,
+        onProgress: @Sendable @escaping (Double, Double) -> Void
+    ) async -> TaskOutcome {
+        do {
+            try directory.prepare(inputs: specification.inputFiles)
+        } catch {
+            return TaskOutcome(state: .failed, reason: "cannot prepare the slot directory: \(error)")
+        }
+        let environment = TaskEnvironment.make(
+            specification: specification,
+            taskID: taskID,
+            marker: control.marker,
+            slotDirectory: directory.slot,
+            progressFile: directory.progressFile,
+            cpus: cpus
+        )
+        var options = PlatformOptions()
+        options.createSession = true
+        let configuration = Configuration(
+            executable: .path(FilePath(specification.executable)),
+            arguments: Arguments(specification.arguments),
+            environment: .custom(Dictionary(uniqueKeysWithValues: environment.map { (.init(rawValue: $0.key)!, $0.value) })),
+            workingDirectory: FilePath(directory.slot),
+            platformOptions: options
+        )
+        let verdict = Verdict()
+        let started = ContinuousClock.now
+        let termination: TerminationStatus
+        let streams: [StreamSummary]
+        var leader: Int32 = 0
+        do {
+            let result = try await Subprocess.run(
+                configuration,
+                input: .none,
+                output: .sequence,
+                error: .sequence
+            ) { execution in
+                let pid = execution.processIdentifier.value
+                let startTicks = applyLimits(to: pid)
+                verdict.startTicks.withLock { $0 = startTicks }
+                control.attach(session: pid, startTicks: startTicks)
+                do {
+                    try await onStarted(pid, startTicks)
+                } catch {
+                    control.abort(reason: "outpostd could not record the start: \(error)")
+                }
+                return (pid, await watch(execution, verdict: verdict, started: started, onProgress: onProgress))
+            }
+            termination = result.terminationStatus
+            (leader, streams) = result.closureResult
+        } catch {
+            return TaskOutcome(
+                state: .failed,
+                reason: "cannot start \(specification.executable): \(error)",
+                runtimeSeconds: Self.seconds(ContinuousClock.now - started)
+            )
+        }
+        // The main process is gone; whatever it left in its session or with its marker goes too.
+        await ProcessTree.end(
+            session: leader,
+            marker: control.marker,
+            notBefore: verdict.startTicks.withLock { $0 },
+            grace: settings.killGrace
+        )
+        let runtime = Self.seconds(ContinuousClock.now - started - control.pausedDuration)
+        return outcome(termination, streams: streams, limitReason: verdict.limitReason.withLock { $0 }, runtime: runtime)
+    }
+
+    /// rlimits and priority, right after the spawn (swift-subprocess has no pre-exec hook on Linux): a child gets
+    /// microseconds of its life without them, and the CPU-time limit counts those too.
+    private func applyLimits(to pid: Int32) -> Int64 {
+        let cpuSeconds = limits.maxRuntimeSeconds ?? -1
+        _ = outpost_limit_child(pid, settings.openFiles, cpuSeconds)
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), settings.niceness)
+        return ProcessTree.process(pid)?.startTicks ?? 0
+    }
+
+    /// Copies both output streams until the process ends, while a watcher checks limits on every tick or command.
+    private func watch(
+        _ execution: Execution<NoInput, SequenceOutput, SequenceOutput>,
+        verdict: Verdict,
+        started: ContinuousClock.Instant,
+        onProgress: @Sendable @escaping (Double, Double) -> Void
+    ) async -> [StreamSummary] {
+        let outputPath = directory.standardOutput
+        let errorPath = directory.standardError
+        let capacity = settings.outputCapacity
+        let tailBytes = settings.stderrTailBytes
+        return await withTaskGroup(of: StreamSummary?.self) { group in
+            group.addTask {
+                await Self.copy(execution.standardOutput, to: outputPath, capacity: capacity, tail: 0, isError: false)
+            }
+            group.addTask {
+                await Self.copy(execution.standardError, to: errorPath, capacity: capacity, tail: tailBytes, isError: true)
+            }
+            group.addTask { [settings, control] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: settings.checkInterval)
+                    control.tick()
+                }
+                return nil
+            }
+            group.addTask {
+                for await _ in control.wakeups {
+                    if await check(verdict: verdict, started: started, onProgress: onProgress) { break }
+                }
+                return nil
+            }
+            var summaries: [StreamSummary] = []
+            while let summary = await group.next() {
+                guard let summary else { continue }
+                summaries.append(summary)
+                if summaries.count == 2 { break }
+            }
+            group.cancelAll()
+            return summaries
+        }
+    }
+
+    /// One look at the task. Returns true once the task is being ended (no more checks needed).
+    private func check(
+        verdict: Verdict,
+        started: ContinuousClock.Instant,
+        onProgress: @Sendable (Double, Double) -> Void
+    ) async -> Bool {
+        let runtime = ContinuousClock.now - started - control.pausedDuration
+        var reason: String?
+        if control.abortReason != nil {
+            reason = nil  // reported as aborted, with the control's reason
+        } else if let maximum = limits.maxRuntimeSeconds, runtime > .seconds(maximum) {
+            reason = "exceeded its maximum runtime of \(maximum) s"
+        } else if let limit = limits.memoryLimitBytes, !control.isPaused {
+            let resident = ProcessTree.residentBytes(session: control.session)
+            if resident > limit {
+                reason =
+                    "exceeded its memory limit: \(resident >> 20) MiB resident, limit \(limit >> 20) MiB"
+            }
+        }
+        if let progress = directory.readProgress() {
+            onProgress(progress, Self.seconds(runtime))
+        } else {
+            onProgress(-1, Self.seconds(runtime))
+        }
+        guard reason != nil || control.abortReason != nil else { return false }
+        if let reason { verdict.limitReason.withLock { if $0 == nil { $0 = reason } } }
+        await ProcessTree.end(
+            session: control.session,
+            marker: control.marker,
+            notBefore: verdict.startTicks.withLock { $0 },
+            grace: settings.killGrace
+        )
+        return true
+    }
+
+    private static func copy(
+        _ sequence: SubprocessOutputSequence,
+        to path: String,
+        capacity: Int64,
+        tail: Int,
+        isError: Bool
+    ) async -> StreamSummary {
+        guard var file = try? CappedOutputFile(path: path, capacity: capacity, tailCapacity: tail) else {
+            // Without a file the stream is still drained, so the child never blocks on a full pipe.
+            do { for try await _ in sequence {} } catch {}
+            return StreamSummary(isError: isError, written: 0, dropped: 0, tail: "")
+        }
+        do {
+            for try await buffer in sequence {
+                buffer.withUnsafeBytes { file.append($0) }
+            }
+        } catch {
+            // Reading stops when the process ends (swift-subprocess cancels the read); what arrived is kept.
+        }
+        return StreamSummary(isError: isError, written: file.written, dropped: file.dropped, tail: file.tailText)
+    }
+
+    private func outcome(
+        _ termination: TerminationStatus,
+        streams: [StreamSummary],
+        limitReason: String?,
+        runtime: Double
+    ) -> TaskOutcome {
+        let errorStream = streams.first(where: \.isError)
+        var outcome = TaskOutcome(state: .failed, stderrTail: errorStream?.tail, runtimeSeconds: runtime)
+        switch termination {
+        case .exited(let code): outcome.exitStatus = code
+        case .signaled(let signal): outcome.signal = signal
+        }
+        if let abortReason = control.abortReason {
+            outcome.state = .aborted
+            outcome.reason = abortReason
+        } else if let limitReason {
+            outcome.reason = limitReason
+        } else if case .signaled(let signal) = termination {
+            outcome.reason =
+                signal == SIGXCPU
+                ? "exceeded its CPU time limit of \(limits.maxRuntimeSeconds ?? 0) s (SIGXCPU)"
+                : "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        } else if case .exited(let code) = termination, code != 0 {
+            outcome.reason = "exited with status \(code)"
+        } else if let missing = specification.outputFiles.first(where: {
+            access("\(directory.slot)/\($0)", F_OK) != 0
+        }) {
+            outcome.reason = "exited with status 0 but did not create its output file \(missing)"
+        } else {
+            outcome.state = .succeeded
+        }
+        for stream in streams where stream.dropped > 0 {
+            let name = stream.isError ? "stderr" : "stdout"
+            let note = "\(name) was capped at \(settings.outputCapacity) bytes (\(stream.dropped) more dropped)"
+            outcome.reason = outcome.reason.map { "\($0); \(note)" } ?? note
+        }
+        return outcome
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,57 @@
+import GRDB
+import OutpostRPC
+
+/// One task as the database holds it: its specification and everything known about its runs.
+public struct TaskRecord: Sendable, Equatable, Codable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "task"
+
+    public var id: Int64?
+    /// The specification as JSON text (`TaskSpecification.json`).
+    public var specification: String
+    /// Who gets the result: "local" for `submitTask`, otherwise the work source's name.
+    public var source: String
+    /// The work source's own name for the task (a BOINC result name); nil for local tasks.
+    public var reference: String?
+    public var state: TaskState
+    public var lane: Int?
+    /// Starts so far; a start interrupted by a crash counts.
+    public var attempts: Int
+    /// The process that runs it now (or ran it last), and its start time in clock ticks since boot (`/proc/PID/stat`
+    /// field 22), so a recycled pid is never mistaken for the task.
+    public var pid: Int32?
+    public var processStartTicks: Int64?
+    public var exitStatus: Int32?
+    public var signal: Int32?
+    /// Why it failed or was aborted, in words.
+    public var reason: String?
+    /// The last 64 KiB of standard error, for reporting.
+    public var stderrTail: String?
+    public var progress: Double
+    /// Seconds it has run, paused time not counted, over all attempts.
+    public var runtimeSeconds: Double
+    public var createdAt: Double
+    public var startedAt: Double?
+    public var finishedAt: Double?
+    /// Set when the work source acknowledged the result (immediately for local tasks).
+    public var reportedAt: Double?
+
+    public init(specification: TaskSpecification, source: String, reference: String?, createdAt: Double) {
+        self.specification = String(decoding: JSONCoding.serialize(specification.json), as: UTF8.self)
+        self.source = source
+        self.reference = reference
+        self.state = .queued
+        self.attempts = 0
+        self.progress = 0
+        self.runtimeSeconds = 0
+        self.createdAt = createdAt
+    }
+
+    /// The specification, read back. A row that no longer parses (edited by hand) is reported, not run.
+    public func decodedSpecification() throws -> TaskSpecification {
+        try TaskSpecification(json: try JSONCoding.parse(Array(specification.utf8)))
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
