@@ -1,0 +1,128 @@
+import Logging
+import OutpostLanes
+import OutpostRPC
+import OutpostState
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A lane supervisor over a private state directory, with fast checks and a short kill grace, running until `stop()`.
+final class LaneHarness: @unchecked Sendable {
+    let directory: String
+    let store: TaskStore
+    let publisher = StatePublisher(initial: ["lanes": [:], "tasks": [:]])
+    let supervisor: LaneSupervisor
+    let nodeID: String
+    private var runner: Task<Void, any Error>?
+
+    init(
+        lanes: Int = 1,
+        configure: (inout LaneConfiguration) -> Void = { _ in },
+        workSources: [any WorkSource] = [],
+        directory existing: String? = nil,
+        nodeID: String? = nil
+    ) throws {
+        if let existing {
+            directory = existing
+        } else {
+            var template = Array("/tmp/outpost-lanes-XXXXXX".utf8CString)
+            guard let created = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                throw TestFailure("mkdtemp failed")
+            }
+            directory = String(cString: created)
+            mkdir(directory + "/tasks", 0o700)
+        }
+        self.nodeID = nodeID ?? "test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        store = try TaskStore(path: directory + "/lanes.sqlite")
+        var configuration = LaneConfiguration(count: lanes)
+        configure(&configuration)
+        var settings = ExecutionSettings(nodeID: self.nodeID)
+        settings.checkInterval = .milliseconds(100)
+        settings.killGrace = .milliseconds(500)
+        settings.outputCapacity = 1 << 20
+        supervisor = LaneSupervisor(
+            configuration: configuration,
+            dependencies: .init(
+                store: store,
+                publisher: publisher,
+                settings: settings,
+                tasksDirectory: directory + "/tasks",
+                workSources: workSources,
+                logger: Logger(label: "lanes-test")
+            )
+        )
+    }
+
+    func start() {
+        let supervisor = self.supervisor
+        runner = Task { try await supervisor.run() }
+    }
+
+    func stop() async throws {
+        await supervisor.stop()
+        try await runner?.value
+    }
+
+    func remove() {
+        let words = ["/bin/rm", "-rf", directory]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        if posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 { waitpid(pid, nil, 0) }
+    }
+
+    func submit(_ script: String, limits: TaskLimits = TaskLimits(), outputs: [String] = []) async throws -> Int64 {
+        let record = try await supervisor.submit(
+            TaskSpecification(executable: "/bin/sh", arguments: ["-c", script], outputFiles: outputs, limits: limits)
+        )
+        return record.id!
+    }
+
+    /// Waits until the task reaches a final state, and returns it.
+    func waitUntilFinished(_ id: Int64, timeout: Duration = .seconds(30)) async throws -> TaskRecord {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let record = try await store.task(id), record.state.isFinal { return record }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("task \(id) did not finish in \(timeout)")
+    }
+
+    func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("timed out waiting for \(what)")
+    }
+
+    func slot(_ id: Int64) -> String { "\(directory)/tasks/\(id)/slot" }
+
+    func read(_ path: String) -> String {
+        guard let file = fopen(path, "r") else { return "" }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            bytes += buffer[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether a process still lives (zombies count as gone: they hold nothing).
+    static func isAlive(_ pid: Int32) -> Bool {
+        ProcessTree.process(pid) != nil
+    }
+
+    /// The processes of this harness's node still carrying a task marker.
+    var leftovers: [ProcessTree.Process] { ProcessTree.strays(nodeID: nodeID) }
+}

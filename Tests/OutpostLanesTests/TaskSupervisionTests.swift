@@ -1,0 +1,160 @@
+import OutpostLanes
+import OutpostRPC
+import OutpostState
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real children, each misbehaving in one way; every one must end as specified and leave no process behind.
+@Suite("task supervision", .serialized)
+struct TaskSupervisionTests {
+    @Test func aTaskRunsInItsSlotWithAScrubbedEnvironmentAndReportsProgress() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        let id = try await harness.submit(
+            "echo 0.5 > \"$OUTPOST_PROGRESS_FILE\"; env | sort; pwd; echo oops >&2; echo result > out.txt",
+            outputs: ["out.txt"]
+        )
+        // Lowest priority and no core dumps.
+        let limits = try await harness.submit("ulimit -c; nice")
+        let record = try await harness.waitUntilFinished(id)
+        _ = try await harness.waitUntilFinished(limits)
+        try await harness.stop()
+        #expect(record.state == .succeeded, "\(record.reason ?? "")")
+        #expect(record.exitStatus == 0)
+        #expect(record.stderrTail == "oops\n")
+        let output = harness.read("\(harness.directory)/tasks/\(id)/stdout")
+        #expect(output.contains("OUTPOST_TASK=\(harness.nodeID)/\(id)\n"))
+        #expect(output.contains("OUTPOST_TASK_ID=\(id)\n"))
+        #expect(output.contains("OMP_NUM_THREADS=1\n"))
+        #expect(output.contains(harness.slot(id) + "\n"))
+        for scrubbed in ["NOTIFY_SOCKET", "WATCHDOG_", "LISTEN_", "JOURNAL_STREAM", "INVOCATION_ID"] {
+            #expect(!output.contains(scrubbed))
+        }
+        #expect(harness.read(harness.slot(id) + "/out.txt") == "result\n")
+        #expect(harness.read("\(harness.directory)/tasks/\(limits)/stdout") == "0\n19\n")
+    }
+
+    @Test func aMissingOutputFileOrANonZeroExitFailsTheTask() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        let missing = try await harness.submit("true", outputs: ["result.dat"])
+        let failing = try await harness.submit("exit 3")
+        let notFound = try await harness.supervisor.submit(TaskSpecification(executable: "/nonexistent/program")).id!
+        let first = try await harness.waitUntilFinished(missing)
+        let second = try await harness.waitUntilFinished(failing)
+        let third = try await harness.waitUntilFinished(notFound)
+        try await harness.stop()
+        #expect(first.state == .failed)
+        #expect(first.reason?.contains("did not create its output file result.dat") == true)
+        #expect(second.state == .failed && second.exitStatus == 3 && second.reason == "exited with status 3")
+        #expect(third.state == .failed)
+        #expect(third.reason?.contains("cannot start /nonexistent/program") == true)
+    }
+
+    @Test func aChildThatIgnoresSIGTERMIsKilledAtItsMaximumRuntime() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        let id = try await harness.submit(
+            "trap '' TERM; echo $$ > pid; while :; do sleep 0.05; done",
+            limits: TaskLimits(maxRuntimeSeconds: 1)
+        )
+        let record = try await harness.waitUntilFinished(id)
+        try await harness.stop()
+        #expect(record.state == .failed)
+        #expect(record.reason == "exceeded its maximum runtime of 1 s")
+        #expect(record.signal == SIGKILL)
+        let pid = Int32(harness.read(harness.slot(id) + "/pid").filter(\.isNumber)) ?? 0
+        #expect(pid > 0 && !LaneHarness.isAlive(pid))
+        #expect(harness.leftovers.isEmpty)
+    }
+
+    @Test func grandchildrenThatOutliveTheTaskAreEnded() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        // One grandchild stays in the session; one leaves it with setsid (found by its environment marker).
+        let id = try await harness.submit(
+            "sleep 1000 & echo $! > pids; setsid sh -c 'echo $$ >> pids; exec sleep 1000' & sleep 0.3; exit 0"
+        )
+        let record = try await harness.waitUntilFinished(id)
+        try await harness.stop()
+        #expect(record.state == .succeeded)
+        let pids = harness.read(harness.slot(id) + "/pids").split(separator: "\n").compactMap { Int32($0) }
+        #expect(pids.count == 2)
+        for pid in pids { #expect(!LaneHarness.isAlive(pid), "grandchild \(pid) survived") }
+        #expect(harness.leftovers.isEmpty)
+    }
+
+    @Test func aFloodOfStandardOutputIsCappedAndTheTaskCompletes() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        let started = ContinuousClock.now
+        let id = try await harness.submit("head -c 1073741824 /dev/zero")
+        let record = try await harness.waitUntilFinished(id, timeout: .seconds(120))
+        try await harness.stop()
+        #expect(record.state == .succeeded)
+        var status = stat()
+        stat("\(harness.directory)/tasks/\(id)/stdout", &status)
+        #expect(status.st_size == 1 << 20)
+        #expect(record.reason == "stdout was capped at 1048576 bytes (1072693248 more dropped)")
+        print("1 GiB of stdout took \(ContinuousClock.now - started)")
+    }
+
+    @Test func aTaskOverItsMemoryLimitIsEnded() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        // `tail` keeps a line in memory until its newline, and /dev/zero has none: it grows without bound.
+        let id = try await harness.submit(
+            "head -c 2000000000 /dev/zero | tail -n 1 > /dev/null",
+            limits: TaskLimits(memoryLimitBytes: 64 << 20)
+        )
+        let record = try await harness.waitUntilFinished(id)
+        try await harness.stop()
+        #expect(record.state == .failed)
+        #expect(record.reason?.hasPrefix("exceeded its memory limit") == true, "\(record.reason ?? "")")
+        #expect(harness.leftovers.isEmpty)
+    }
+
+    @Test func aTaskThatNeverEndsIsAbortedAndPausedTasksStopAndResume() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        harness.start()
+        let id = try await harness.submit("echo $$ > pid; exec sleep 1000")
+        var pid: Int32 = 0
+        try await harness.waitUntil("the task's pid") {
+            pid = Int32(harness.read(harness.slot(id) + "/pid").filter(\.isNumber)) ?? 0
+            return pid > 0
+        }
+        try await harness.supervisor.setMode(.pause, lanes: nil)
+        try await harness.waitUntil("the task to stop") { Self.processState(pid) == "T" }
+        #expect(harness.publisher.state.value(at: ["tasks", "\(id)", "state"]) == "paused")
+        #expect(harness.publisher.state.value(at: ["lanes", "0", "state"]) == "paused")
+        try await harness.supervisor.setMode(.fold, lanes: [0])
+        try await harness.waitUntil("the task to continue") { Self.processState(pid) == "S" }
+        try await harness.supervisor.abort(taskID: id, reason: "aborted by the test")
+        let record = try await harness.waitUntilFinished(id)
+        try await harness.stop()
+        #expect(record.state == .aborted)
+        #expect(record.reason == "aborted by the test")
+        #expect(!LaneHarness.isAlive(pid))
+        await #expect(throws: LaneError.self) { try await harness.supervisor.abort(taskID: id, reason: "again") }
+    }
+
+    static func processState(_ pid: Int32) -> Character? {
+        guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = fread(&buffer, 1, 512, file)
+        let text = String(decoding: buffer[..<count], as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(close, offsetBy: 2)]
+    }
+}
