@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "outpostctl",
             dependencies: [
-                "OutpostClient", "OutpostRPC",
+                "OutpostClient", "OutpostRPC", "OutpostState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

@@ -12,7 +12,7 @@ public struct LaneError: Error, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
-    static func system(_ what: String, errno code: Int32) -> LaneError {
+    public static func system(_ what: String, errno code: Int32) -> LaneError {
         LaneError("\(what): \(String(cString: strerror(code)))", errno: code)
     }
 }

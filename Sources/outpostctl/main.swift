@@ -16,7 +16,9 @@ struct Outpostctl: ParsableCommand {
         subcommands: [
             InfoCommand.self, EchoCommand.self, ListCommand.self, RootsCommand.self, DiskUsageCommand.self,
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, RequestCommand.self,
-            SandboxCommand.self, GarbageCollectCommand.self, EventsCommand.self,
+            SandboxCommand.self, GarbageCollectCommand.self, EventsCommand.self, StatusCommand.self, WatchCommand.self,
+            LaneModeCommand.Pause.self, LaneModeCommand.Resume.self, LaneModeCommand.Finish.self, AbortCommand.self,
+            SubmitCommand.self,
         ]
     )
 }

@@ -1,4 +1,5 @@
 import Logging
+import OutpostLanes
 
 /// outpostd's configuration: every key of `etc/outpost/outpostd.toml`, with the same defaults.
 public struct NodeConfiguration: Sendable, Equatable {
@@ -6,6 +7,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var control = Control()
     public var log = Log()
     public var requests = Requests()
+    public var lanes = Lanes()
     /// `[sandbox]`: user name ("" for everyone without a mapping of their own) → named roots, or nil for "not
     /// sandboxed". Empty by default: a non-superuser reaches nothing until an admin maps a sandbox.
     public var sandbox: [String: [String: String]?] = [:]
@@ -22,6 +24,22 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var timeLimitSeconds: Int64 = 3600
         /// How often finished requests are swept.
         public var intervalSeconds: Int64 = 300
+    }
+
+    /// `[lanes]`: the compute lanes and how their tasks run.
+    public struct Lanes: Sendable, Equatable {
+        public var lanes = LaneConfiguration()
+        /// Group whose members (besides superusers) may read the state and control lanes and tasks; nil: only
+        /// superusers.
+        public var controlGroup: String?
+        /// Bytes kept of each of a task's stdout and stderr.
+        public var outputLimitBytes: Int64 = 64 << 20
+        /// Seconds between SIGTERM and SIGKILL when a task is ended.
+        public var killGraceSeconds: Int64 = 5
+        /// Milliseconds between checks of a running task's limits and progress.
+        public var checkIntervalMilliseconds: Int64 = 1000
+        /// The tasks' nice value.
+        public var niceness: Int32 = 19
     }
 
     /// `[node]`

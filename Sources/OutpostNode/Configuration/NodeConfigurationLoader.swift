@@ -1,4 +1,5 @@
 import Logging
+import OutpostLanes
 import OutpostTOML
 
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ public enum NodeConfigurationLoader {
             throw ConfigurationError(file: file, line: error.line, message: "\(error.message) (column \(error.column))")
         }
         let root = ConfigurationSection(file: file, name: "", table: document)
-        try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "sandbox"])
+        try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "lanes", "sandbox"])
         var configuration = NodeConfiguration()
 
         if let node = try root.subsection("node") {
@@ -86,6 +87,9 @@ public enum NodeConfigurationLoader {
                 configuration.requests.intervalSeconds = Int64(value)
             }
         }
+        if let lanes = try root.subsection("lanes") {
+            configuration.lanes = try parseLanes(lanes)
+        }
         if let sandbox = try root.subsection("sandbox") {
             configuration.sandbox = try parseSandbox(sandbox)
         }
@@ -100,6 +104,33 @@ public enum NodeConfigurationLoader {
             }
         }
         return configuration
+    }
+
+    /// `[lanes]`: sizes are in bytes, times in seconds; a limit of 0 means none.
+    static func parseLanes(_ section: ConfigurationSection) throws(ConfigurationError) -> NodeConfiguration.Lanes {
+        try section.rejectUnknownKeys(known: [
+            "count", "cpus", "memory_limit", "max_runtime", "max_restarts", "finished_kept", "control_group",
+            "output_limit", "kill_grace", "check_interval_ms", "niceness",
+        ])
+        var lanes = NodeConfiguration.Lanes()
+        if let value = try section.integer("count", in: 0...1024) { lanes.lanes.count = value }
+        if let value = try section.integer("cpus", in: 1...4096) { lanes.lanes.cpus = value }
+        if let value = try section.integer("memory_limit", in: 0...(1 << 50)) {
+            lanes.lanes.memoryLimitBytes = value == 0 ? nil : Int64(value)
+        }
+        if let value = try section.integer("max_runtime", in: 0...(10 * 365 * 86400)) {
+            lanes.lanes.maxRuntimeSeconds = value == 0 ? nil : Int64(value)
+        }
+        if let value = try section.integer("max_restarts", in: 0...1000) { lanes.lanes.maxRestarts = value }
+        if let value = try section.integer("finished_kept", in: 0...100_000) { lanes.lanes.finishedKept = value }
+        if let value = try section.nonEmptyString("control_group") { lanes.controlGroup = value }
+        if let value = try section.integer("output_limit", in: 4096...(1 << 40)) { lanes.outputLimitBytes = Int64(value) }
+        if let value = try section.integer("kill_grace", in: 0...3600) { lanes.killGraceSeconds = Int64(value) }
+        if let value = try section.integer("check_interval_ms", in: 50...60000) {
+            lanes.checkIntervalMilliseconds = Int64(value)
+        }
+        if let value = try section.integer("niceness", in: 0...19) { lanes.niceness = Int32(value) }
+        return lanes
     }
 
     /// `[sandbox]`: `user = { name = "/absolute/root", … }` or `user = false` (not sandboxed).

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import OutpostCore
 import OutpostRPC
+import OutpostState
 import ServiceLifecycle
 import Synchronization
 
@@ -163,31 +164,17 @@ public final class ControlServer: Service, HealthCheck {
                     return
                 }
                 let session = ControlSession(caller: caller, connectionID: connectionID)
-                for try await frame in inbound.cancelOnGracefulShutdown() {
-                    switch frame {
-                    case .line(let line):
-                        guard let response = await dispatcher.handle(line: line.readableBytesView, context: session)
-                        else {
-                            continue
+                try await withThrowingDiscardingTaskGroup { group in
+                    defer { group.cancelAll() }
+                    for try await frame in inbound.cancelOnGracefulShutdown() {
+                        guard let reply = await answer(frame, session: session, caller: caller, connectionID: connectionID)
+                        else { continue }
+                        try await outbound.write(reply.line)
+                        // After subscribeState's snapshot went out: push the updates that follow, beside the requests.
+                        if let subscription = session.takeSubscription() {
+                            group.addTask { try await Self.push(subscription, to: outbound) }
                         }
-                        var buffer = ByteBuffer()
-                        buffer.reserveCapacity(response.count + 1)
-                        buffer.writeBytes(response)
-                        buffer.writeInteger(UInt8(ascii: "\n"))
-                        try await outbound.write(buffer)
-                    case .oversized:
-                        logger.warning(
-                            "closing a connection that sent an oversized message",
-                            metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"]
-                        )
-                        try await outbound.write(
-                            errorLine(
-                                .limitExceeded(
-                                    "message longer than \(maximumLineLength) bytes (max_message_bytes); closing the connection"
-                                )
-                            )
-                        )
-                        return
+                        if reply.closesConnection { return }
                     }
                 }
             }
@@ -196,6 +183,61 @@ public final class ControlServer: Service, HealthCheck {
                 "connection ended with an error",
                 metadata: ["connection": "\(connectionID)", "error": "\(error)"]
             )
+        }
+    }
+
+    /// The line to send for one frame from the client, or nil for a notification (no answer).
+    private func answer(
+        _ frame: ControlFrame,
+        session: ControlSession,
+        caller: CallerIdentity,
+        connectionID: UInt64
+    ) async -> (line: ByteBuffer, closesConnection: Bool)? {
+                    switch frame {
+                    case .line(let line):
+                        guard let response = await dispatcher.handle(line: line.readableBytesView, context: session)
+                        else {
+                            return nil
+                        }
+                        var buffer = ByteBuffer()
+                        buffer.reserveCapacity(response.count + 1)
+                        buffer.writeBytes(response)
+                        buffer.writeInteger(UInt8(ascii: "\n"))
+                        return (buffer, false)
+                    case .oversized:
+                        logger.warning(
+                            "closing a connection that sent an oversized message",
+                            metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"]
+                        )
+                        return (
+                            errorLine(
+                                .limitExceeded(
+                                    "message longer than \(maximumLineLength) bytes (max_message_bytes); closing the connection"
+                                )
+                            ),
+                            true
+                        )
+                    }
+    }
+
+    /// Sends a subscription's messages as JSON-RPC notifications until the connection ends: `stateUpdate` with one
+    /// `[path…, value]` array as params per update, or `stateSnapshot` with the whole state after a resync. The
+    /// updates of one batch go out as one write.
+    private static func push(_ subscription: StateSubscription, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        defer { subscription.cancel() }
+        while let message = await subscription.next() {
+            var buffer = ByteBuffer()
+            switch message {
+            case .updates(let updates):
+                for update in updates {
+                    buffer.writeBytes(JSONCoding.serialize(["jsonrpc": "2.0", "method": "stateUpdate", "params": update.json]))
+                    buffer.writeInteger(UInt8(ascii: "\n"))
+                }
+            case .snapshot(let state):
+                buffer.writeBytes(JSONCoding.serialize(["jsonrpc": "2.0", "method": "stateSnapshot", "params": state]))
+                buffer.writeInteger(UInt8(ascii: "\n"))
+            }
+            try await outbound.write(buffer)
         }
     }
 

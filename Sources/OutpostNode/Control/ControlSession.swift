@@ -1,5 +1,6 @@
 import OutpostCore
 import OutpostFiles
+import OutpostState
 import Synchronization
 
 /// One control connection's context, handed to every method it calls: who the caller is (from `SO_PEERCRED`) and
@@ -11,6 +12,8 @@ public final class ControlSession: Sendable {
     public let connectionID: UInt64
     private let superuser = Mutex(false)
     private let groups = Mutex<FileCaller?>(nil)
+    /// A state subscription started by the last call, for the server to start pushing; and whether one is active.
+    private let subscription = Mutex<(pending: StateSubscription?, active: Bool)>((nil, false))
 
     public init(caller: CallerIdentity, connectionID: UInt64) {
         self.caller = caller
@@ -27,6 +30,23 @@ public final class ControlSession: Sendable {
             let resolved = FileCaller(uid: caller.uid, gid: caller.gid, userName: caller.userName)
             cached = resolved
             return resolved
+        }
+    }
+
+    /// Hands a new state subscription to the connection; false when it already has one.
+    func offerSubscription(_ new: StateSubscription) -> Bool {
+        subscription.withLock { slot in
+            guard !slot.active else { return false }
+            slot = (new, true)
+            return true
+        }
+    }
+
+    /// The subscription to start pushing, once.
+    func takeSubscription() -> StateSubscription? {
+        subscription.withLock { slot in
+            defer { slot.pending = nil }
+            return slot.pending
         }
     }
 

@@ -1,7 +1,9 @@
 import FoundationEssentials
 import Logging
 import OutpostCore
+import OutpostLanes
 import OutpostRPC
+import OutpostState
 import ServiceLifecycle
 import UnixSignals
 
@@ -63,9 +65,18 @@ public enum NodeDaemon {
             ),
             events: events
         )
+        let publisher = StatePublisher(initial: NodeStateTree.initial(node: node, lanes: configuration.lanes.lanes))
+        let supervisor: LaneSupervisor
+        do {
+            supervisor = try makeLaneSupervisor(configuration, node: node, publisher: publisher)
+        } catch {
+            logger.critical("cannot open the lanes' task database: \(error)")
+            return StateDirectoryError.exitStatus
+        }
         let dispatcher = RPCDispatcher(
             methods: ControlMethods.make(node: node) + FileRequestMethods.make(node: node, registry: registry)
                 + SandboxMethods.make(node: node) + EventMethods.make(node: node)
+                + LaneMethods.make(node: node, supervisor: supervisor, publisher: publisher)
         )
 
         let listener: ControlListener
@@ -115,6 +126,7 @@ public enum NodeDaemon {
             controlServer,
             RequestRunner(registry: registry),
             RequestSweeper(registry: registry, events: events, logger: logger),
+            supervisor,
             WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
             ReloadService(
                 source: source,
@@ -143,6 +155,37 @@ public enum NodeDaemon {
         }
         logger.notice("outpostd stopped")
         return 0
+    }
+
+    /// The lanes: their task database (`lanes.sqlite`) and task directories (`tasks/`) in the state directory.
+    static func makeLaneSupervisor(
+        _ configuration: NodeConfiguration,
+        node: NodeContext,
+        publisher: StatePublisher
+    ) throws -> LaneSupervisor {
+        let stateDirectory = configuration.node.stateDirectory
+        let tasksDirectory = stateDirectory + "/tasks"
+        if mkdir(tasksDirectory, 0o700) != 0 && errno != EEXIST {
+            throw LaneError.system("cannot create \(tasksDirectory)", errno: errno)
+        }
+        let store = try TaskStore(path: stateDirectory + "/lanes.sqlite")
+        var settings = ExecutionSettings(nodeID: node.identity.nodeID)
+        settings.outputCapacity = configuration.lanes.outputLimitBytes
+        settings.killGrace = .seconds(configuration.lanes.killGraceSeconds)
+        settings.checkInterval = .milliseconds(configuration.lanes.checkIntervalMilliseconds)
+        settings.niceness = configuration.lanes.niceness
+        let events = node.events
+        return LaneSupervisor(
+            configuration: configuration.lanes.lanes,
+            dependencies: .init(
+                store: store,
+                publisher: publisher,
+                settings: settings,
+                tasksDirectory: tasksDirectory,
+                logger: node.logger,
+                recordEvent: { name, fields in _ = events.record(name, fields) }
+            )
+        )
     }
 
     static func printToStandardError(_ text: String) {

@@ -57,6 +57,9 @@ public struct ReloadService: Service {
         ] where changed {
             logger.warning("\(key) changed; it takes effect when outpostd restarts")
         }
+        if old.lanes != new.lanes {
+            logger.warning("[lanes] changed; it takes effect when outpostd restarts (setConfig changes lanes at once)")
+        }
         if old.sandbox != new.sandbox {
             logger.warning(
                 """
