@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "OutpostNodeTests",
             dependencies: [
-                "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles",
+                "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles", "OutpostLanes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -104,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["OutpostClient", "OutpostRPC", "CLinuxShims"],
+            dependencies: ["OutpostClient", "OutpostRPC", "OutpostState", "CLinuxShims"],
             swiftSettings: strictSwift
         ),
     ]

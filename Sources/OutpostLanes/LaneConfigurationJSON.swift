@@ -18,7 +18,10 @@ public enum LaneConfigurationJSON {
     }
 
     /// Applies a sparse change, checking every key and range; nothing is applied unless all of it is valid.
-    public static func merge(_ patch: JSONValue, into configuration: LaneConfiguration) throws(LaneError)
+    public static func merge(
+        _ patch: JSONValue,
+        into configuration: LaneConfiguration
+    ) throws(LaneError)
         -> LaneConfiguration
     {
         guard case .object(let members) = patch else { throw LaneError("config.lanes must be an object") }

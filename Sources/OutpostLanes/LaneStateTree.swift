@@ -2,7 +2,12 @@ import OutpostRPC
 
 /// How lanes and tasks appear in the node's state tree (`lanes.<id>`, `tasks.<id>`). Keys are camelCase without `-`.
 enum LaneStateTree {
-    static func task(_ record: TaskRecord, paused: Bool = false, progress: Double? = nil, runtime: Double? = nil)
+    static func task(
+        _ record: TaskRecord,
+        paused: Bool = false,
+        progress: Double? = nil,
+        runtime: Double? = nil
+    )
         -> JSONValue
     {
         var object: [String: JSONValue] = [

@@ -135,7 +135,10 @@ public actor LaneSupervisor: Service {
         let (requeued, failed) = try await store.recoverInterrupted(maxAttempts: configuration.maxRestarts + 1)
         for record in requeued {
             logger.notice("task interrupted by a restart is queued again", metadata: ["task": "\(record.id ?? 0)"])
-            dependencies.recordEvent("taskRequeued", ["taskId": .integer(record.id ?? 0), "attempts": .integer(Int64(record.attempts))])
+            dependencies.recordEvent(
+                "taskRequeued",
+                ["taskId": .integer(record.id ?? 0), "attempts": .integer(Int64(record.attempts))]
+            )
         }
         for record in failed {
             logger.warning("task failed: too many restarts", metadata: ["task": "\(record.id ?? 0)"])
@@ -219,7 +222,9 @@ public actor LaneSupervisor: Service {
                     try? await store.requeue(taskID)
                     return stopping ? .stop : .wait
                 }
-                let control = TaskControl(marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID))
+                let control = TaskControl(
+                    marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID)
+                )
                 lanes[id]?.running = (record, control)
                 publishTask(record)
                 publishLane(id)
@@ -236,7 +241,12 @@ public actor LaneSupervisor: Service {
         do {
             specification = try record.decodedSpecification()
         } catch {
-            await finish(record, lane: lane, control: control, outcome: TaskOutcome(state: .failed, reason: "its stored specification does not parse: \(error)"))
+            await finish(
+                record,
+                lane: lane,
+                control: control,
+                outcome: TaskOutcome(state: .failed, reason: "its stored specification does not parse: \(error)")
+            )
             return
         }
         let configuration = await configuration
@@ -277,7 +287,10 @@ public actor LaneSupervisor: Service {
         publishTask(running.record, paused: running.control.isPaused)
         dependencies.recordEvent(
             "taskStarted",
-            ["taskId": .integer(taskID), "lane": .integer(Int64(lane)), "pid": .integer(Int64(pid)), "attempt": .integer(Int64(running.record.attempts))]
+            [
+                "taskId": .integer(taskID), "lane": .integer(Int64(lane)), "pid": .integer(Int64(pid)),
+                "attempt": .integer(Int64(running.record.attempts)),
+            ]
         )
     }
 
@@ -295,7 +308,10 @@ public actor LaneSupervisor: Service {
                 dependencies.recordEvent("taskFinished", Self.eventFields(finished))
                 logger.info(
                     "task finished",
-                    metadata: ["task": "\(taskID)", "state": "\(finished.state.rawValue)", "reason": "\(finished.reason ?? "")"]
+                    metadata: [
+                        "task": "\(taskID)", "state": "\(finished.state.rawValue)",
+                        "reason": "\(finished.reason ?? "")",
+                    ]
                 )
                 if finished.source == TaskStore.localSource {
                     await prune()
@@ -331,7 +347,11 @@ public actor LaneSupervisor: Service {
             do {
                 let fetch = try await source.fetchWork(idleLanes: idle)
                 for item in fetch.items {
-                    let record = try await store.insert(item.specification, source: source.name, reference: item.reference)
+                    let record = try await store.insert(
+                        item.specification,
+                        source: source.name,
+                        reference: item.reference
+                    )
                     publishTask(record)
                     queued += 1
                 }
@@ -343,7 +363,10 @@ public actor LaneSupervisor: Service {
                 nextFetch[source.name] = .now + backoff
                 logger.warning(
                     "work source failed",
-                    metadata: ["source": "\(source.name)", "error": "\(error)", "retry_seconds": "\(backoff.components.seconds)"]
+                    metadata: [
+                        "source": "\(source.name)", "error": "\(error)",
+                        "retry_seconds": "\(backoff.components.seconds)",
+                    ]
                 )
             }
         }
@@ -367,7 +390,10 @@ public actor LaneSupervisor: Service {
                     try await store.markReported(taskID)
                     if let current = try await store.task(taskID) { publishTask(current) }
                 } catch {
-                    logger.warning("cannot report a result yet", metadata: ["task": "\(taskID)", "source": "\(source.name)", "error": "\(error)"])
+                    logger.warning(
+                        "cannot report a result yet",
+                        metadata: ["task": "\(taskID)", "source": "\(source.name)", "error": "\(error)"]
+                    )
                     break
                 }
             }
@@ -424,7 +450,10 @@ public actor LaneSupervisor: Service {
     public func submit(_ specification: TaskSpecification) async throws -> TaskRecord {
         let record = try await store.insert(specification)
         publishTask(record)
-        dependencies.recordEvent("taskSubmitted", ["taskId": .integer(record.id ?? 0), "executable": .string(specification.executable)])
+        dependencies.recordEvent(
+            "taskSubmitted",
+            ["taskId": .integer(record.id ?? 0), "executable": .string(specification.executable)]
+        )
         wakeIdleLanes()
         return record
     }
@@ -450,7 +479,9 @@ public actor LaneSupervisor: Service {
     public func setMode(_ mode: LaneMode, lanes ids: [Int]?) async throws {
         let targets = ids ?? Array(lanes.keys)
         for id in targets where lanes[id] == nil {
-            throw LaneError("there is no lane \(id) (lanes: \(lanes.keys.sorted().map(String.init).joined(separator: ", ")))")
+            throw LaneError(
+                "there is no lane \(id) (lanes: \(lanes.keys.sorted().map(String.init).joined(separator: ", ")))"
+            )
         }
         for id in targets {
             lanes[id]?.mode = mode
@@ -464,7 +495,10 @@ public actor LaneSupervisor: Service {
             lanes[id]?.wakeup.yield()
         }
         await persistModes()
-        dependencies.recordEvent("laneModeChanged", ["mode": .string(mode.rawValue), "lanes": .array(targets.sorted().map { .integer(Int64($0)) })])
+        dependencies.recordEvent(
+            "laneModeChanged",
+            ["mode": .string(mode.rawValue), "lanes": .array(targets.sorted().map { .integer(Int64($0)) })]
+        )
     }
 
     /// Applies a new lane configuration: more lanes start at once, fewer let the removed lanes' tasks finish first.
@@ -506,7 +540,9 @@ public actor LaneSupervisor: Service {
     }
 
     private func persistModes() async {
-        let modes = JSONValue.object(Dictionary(uniqueKeysWithValues: lanes.map { (String($0.key), .string($0.value.mode.rawValue)) }))
+        let modes = JSONValue.object(
+            Dictionary(uniqueKeysWithValues: lanes.map { (String($0.key), .string($0.value.mode.rawValue)) })
+        )
         do {
             try await store.setSetting("laneModes", modes)
         } catch {

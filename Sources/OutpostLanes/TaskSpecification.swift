@@ -189,7 +189,9 @@ extension TaskSpecification {
         guard !name.hasPrefix("/"), !name.utf8.contains(0), !components.isEmpty,
             !components.contains(where: { $0 == ".." || $0 == "." })
         else {
-            throw TaskSpecificationError("'\(field)' entry '\(name)' must be a relative path inside the slot, without '..'")
+            throw TaskSpecificationError(
+                "'\(field)' entry '\(name)' must be a relative path inside the slot, without '..'"
+            )
         }
         return components.joined(separator: "/")
     }

@@ -213,8 +213,11 @@ public final class TaskStore: Sendable {
     /// Finished results still waiting for their work source's acknowledgement.
     public func unreported(source: String) async throws -> [TaskRecord] {
         try await database.read { db in
-            try TaskRecord.filter(sql: "source = ? AND reportedAt IS NULL AND finishedAt IS NOT NULL", arguments: [source])
-                .order(Column("id")).fetchAll(db)
+            try TaskRecord.filter(
+                sql: "source = ? AND reportedAt IS NULL AND finishedAt IS NOT NULL",
+                arguments: [source]
+            )
+            .order(Column("id")).fetchAll(db)
         }
     }
 
@@ -253,7 +256,8 @@ public final class TaskStore: Sendable {
         let text = String(decoding: JSONCoding.serialize(value), as: UTF8.self)
         try await database.write { db in
             try db.execute(
-                sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                sql:
+                    "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 arguments: [key, text]
             )
         }

@@ -103,7 +103,8 @@ enum LaneModeCommand {
             abstract: "Stop the lanes' tasks (SIGSTOP) and take no new ones."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes: [Int] = []
+        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes:
+            [Int] = []
         func run() throws { try LaneModeCommand.set("pause", lanes: lanes, global: global) }
     }
 
@@ -113,7 +114,8 @@ enum LaneModeCommand {
             abstract: "Continue paused tasks and take new ones (Folding@home's fold)."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes: [Int] = []
+        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes:
+            [Int] = []
         func run() throws { try LaneModeCommand.set("fold", lanes: lanes, global: global) }
     }
 
@@ -123,7 +125,8 @@ enum LaneModeCommand {
             abstract: "Complete the running tasks, take no new ones, then pause."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes: [Int] = []
+        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes:
+            [Int] = []
         func run() throws { try LaneModeCommand.set("finish", lanes: lanes, global: global) }
     }
 }
@@ -207,7 +210,8 @@ enum StateTable {
         switch value {
         case .none, .some(.null): "-"
         // Control characters would let a task's name or reason redraw the terminal: shown as "?".
-        case .some(.string(let text)): String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        case .some(.string(let text)):
+            String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
         case .some(.integer(let number)): String(number)
         case .some(.double(let number)): String(number)
         case .some(let other): JSONCoding.serializeToString(other)

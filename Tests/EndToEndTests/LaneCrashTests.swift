@@ -69,7 +69,10 @@ struct LaneCrashTests {
         for (id, before) in finishedBefore {
             #expect(tasks[id]?["finished"] == before["finished"], "task \(id) finished again after a crash")
         }
-        #expect(!fileExists("\(locks)/twice"), "a task ran twice at the same time: \((try? readFile("\(locks)/twice")) ?? "")")
+        #expect(
+            !fileExists("\(locks)/twice"),
+            "a task ran twice at the same time: \((try? readFile("\(locks)/twice")) ?? "")"
+        )
         let lanes = final["lanes"]?.objectValue ?? [:]
         #expect(lanes.count == 2 && lanes.values.allSatisfy { $0["state"] == "idle" })
         try daemon.stop()
@@ -88,7 +91,9 @@ struct LaneCrashTests {
         defer { closedir(directory) }
         var found: [Int32] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
             guard let pid = Int32(name), let environment = try? readFile("/proc/\(pid)/environ") else { continue }
             if environment.split(separator: "\0").contains(where: { $0.hasPrefix(prefix) }) { found.append(pid) }
         }

@@ -112,7 +112,9 @@ struct LaneControlTests {
         let id = try await first.store.insert(
             TaskSpecification(
                 executable: "/bin/sh",
-                arguments: ["-c", "if [ -f checkpoint ]; then echo resumed > out; else touch checkpoint; sleep 1000; fi"],
+                arguments: [
+                    "-c", "if [ -f checkpoint ]; then echo resumed > out; else touch checkpoint; sleep 1000; fi",
+                ],
                 outputFiles: ["out"]
             )
         ).id!

@@ -18,7 +18,7 @@ struct TaskSupervisionTests {
             "echo 0.5 > \"$OUTPOST_PROGRESS_FILE\"; env | sort; pwd; echo oops >&2; echo result > out.txt",
             outputs: ["out.txt"]
         )
-        // Lowest priority and no core dumps.
+        // Lowest priority and no core dumps, from the first instruction on.
         let limits = try await harness.submit("ulimit -c; nice")
         let record = try await harness.waitUntilFinished(id)
         _ = try await harness.waitUntilFinished(limits)

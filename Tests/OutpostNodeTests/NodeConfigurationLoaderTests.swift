@@ -1,4 +1,5 @@
 import Logging
+import OutpostLanes
 import Testing
 
 @testable import OutpostNode
@@ -30,6 +31,18 @@ struct NodeConfigurationLoaderTests {
                 max_connections = 8
                 max_message_bytes = 65536
                 superusers = ["alice", "bob"]
+                [lanes]
+                count = 3
+                cpus = 2
+                memory_limit = 1073741824
+                max_runtime = 3600
+                max_restarts = 5
+                finished_kept = 10
+                control_group = "render"
+                output_limit = 1048576
+                kill_grace = 2
+                check_interval_ms = 250
+                niceness = 10
                 [log]
                 level = "debug"
                 """,
@@ -43,6 +56,11 @@ struct NodeConfigurationLoaderTests {
         #expect(configuration.control.maxMessageBytes == 65536)
         #expect(configuration.control.superusers == ["alice", "bob"])
         #expect(configuration.log.level == .debug)
+        let lanes = configuration.lanes
+        #expect(lanes.lanes.count == 3 && lanes.lanes.cpus == 2 && lanes.lanes.memoryLimitBytes == 1 << 30)
+        #expect(lanes.lanes.maxRuntimeSeconds == 3600 && lanes.lanes.maxRestarts == 5 && lanes.lanes.finishedKept == 10)
+        #expect(lanes.controlGroup == "render" && lanes.outputLimitBytes == 1 << 20 && lanes.killGraceSeconds == 2)
+        #expect(lanes.checkIntervalMilliseconds == 250 && lanes.niceness == 10)
     }
 
     @Test(
@@ -55,6 +73,8 @@ struct NodeConfigurationLoaderTests {
             ("[node]\nname = \"\"\n", "t.toml:2: key 'node.name'"),
             ("[log]\nlevels = \"info\"\n", "t.toml:2: key 'log.levels': unknown key in [log] (known keys: level)"),
             ("\n\n[node\n", "t.toml:3: "),
+            ("[lanes]\nniceness = 20\n", "t.toml:2: key 'lanes.niceness': must be between 0 and 19"),
+            ("[lanes]\nmemory = 1\n", "t.toml:2: key 'lanes.memory': unknown key in [lanes]"),
         ]
     )
     func errors(text: String, expected: String) {

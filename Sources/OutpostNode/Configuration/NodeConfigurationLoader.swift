@@ -124,7 +124,9 @@ public enum NodeConfigurationLoader {
         if let value = try section.integer("max_restarts", in: 0...1000) { lanes.lanes.maxRestarts = value }
         if let value = try section.integer("finished_kept", in: 0...100_000) { lanes.lanes.finishedKept = value }
         if let value = try section.nonEmptyString("control_group") { lanes.controlGroup = value }
-        if let value = try section.integer("output_limit", in: 4096...(1 << 40)) { lanes.outputLimitBytes = Int64(value) }
+        if let value = try section.integer("output_limit", in: 4096...(1 << 40)) {
+            lanes.outputLimitBytes = Int64(value)
+        }
         if let value = try section.integer("kill_grace", in: 0...3600) { lanes.killGraceSeconds = Int64(value) }
         if let value = try section.integer("check_interval_ms", in: 50...60000) {
             lanes.checkIntervalMilliseconds = Int64(value)

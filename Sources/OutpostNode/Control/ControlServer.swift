@@ -167,7 +167,13 @@ public final class ControlServer: Service, HealthCheck {
                 try await withThrowingDiscardingTaskGroup { group in
                     defer { group.cancelAll() }
                     for try await frame in inbound.cancelOnGracefulShutdown() {
-                        guard let reply = await answer(frame, session: session, caller: caller, connectionID: connectionID)
+                        guard
+                            let reply = await answer(
+                                frame,
+                                session: session,
+                                caller: caller,
+                                connectionID: connectionID
+                            )
                         else { continue }
                         try await outbound.write(reply.line)
                         // After subscribeState's snapshot went out: push the updates that follow, beside the requests.
@@ -193,44 +199,49 @@ public final class ControlServer: Service, HealthCheck {
         caller: CallerIdentity,
         connectionID: UInt64
     ) async -> (line: ByteBuffer, closesConnection: Bool)? {
-                    switch frame {
-                    case .line(let line):
-                        guard let response = await dispatcher.handle(line: line.readableBytesView, context: session)
-                        else {
-                            return nil
-                        }
-                        var buffer = ByteBuffer()
-                        buffer.reserveCapacity(response.count + 1)
-                        buffer.writeBytes(response)
-                        buffer.writeInteger(UInt8(ascii: "\n"))
-                        return (buffer, false)
-                    case .oversized:
-                        logger.warning(
-                            "closing a connection that sent an oversized message",
-                            metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"]
-                        )
-                        return (
-                            errorLine(
-                                .limitExceeded(
-                                    "message longer than \(maximumLineLength) bytes (max_message_bytes); closing the connection"
-                                )
-                            ),
-                            true
-                        )
-                    }
+        switch frame {
+        case .line(let line):
+            guard let response = await dispatcher.handle(line: line.readableBytesView, context: session)
+            else {
+                return nil
+            }
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(response.count + 1)
+            buffer.writeBytes(response)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            return (buffer, false)
+        case .oversized:
+            logger.warning(
+                "closing a connection that sent an oversized message",
+                metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"]
+            )
+            return (
+                errorLine(
+                    .limitExceeded(
+                        "message longer than \(maximumLineLength) bytes (max_message_bytes); closing the connection"
+                    )
+                ),
+                true
+            )
+        }
     }
 
     /// Sends a subscription's messages as JSON-RPC notifications until the connection ends: `stateUpdate` with one
     /// `[path…, value]` array as params per update, or `stateSnapshot` with the whole state after a resync. The
     /// updates of one batch go out as one write.
-    private static func push(_ subscription: StateSubscription, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+    private static func push(
+        _ subscription: StateSubscription,
+        to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    ) async throws {
         defer { subscription.cancel() }
         while let message = await subscription.next() {
             var buffer = ByteBuffer()
             switch message {
             case .updates(let updates):
                 for update in updates {
-                    buffer.writeBytes(JSONCoding.serialize(["jsonrpc": "2.0", "method": "stateUpdate", "params": update.json]))
+                    buffer.writeBytes(
+                        JSONCoding.serialize(["jsonrpc": "2.0", "method": "stateUpdate", "params": update.json])
+                    )
                     buffer.writeInteger(UInt8(ascii: "\n"))
                 }
             case .snapshot(let state):

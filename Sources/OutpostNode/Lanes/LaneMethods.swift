@@ -67,8 +67,10 @@ enum LaneMethods {
                 }
                 node.logger.notice(
                     "lane state changed",
-                    metadata: ["state": "\(mode.rawValue)", "lanes": "\(lanes.map { "\($0)" } ?? "all")",
-                               "user": "\(session.caller.userName)"]
+                    metadata: [
+                        "state": "\(mode.rawValue)", "lanes": "\(lanes.map { "\($0)" } ?? "all")",
+                        "user": "\(session.caller.userName)",
+                    ]
                 )
                 return .null
             },

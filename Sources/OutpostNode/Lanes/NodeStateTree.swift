@@ -21,8 +21,12 @@ enum NodeStateTree {
     static func info(node: NodeContext) -> JSONValue {
         var name = utsname()
         uname(&name)
-        let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        let machine = withUnsafeBytes(of: name.machine) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let release = withUnsafeBytes(of: name.release) {
+            String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let machine = withUnsafeBytes(of: name.machine) {
+            String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
         return [
             "host": .string(HostName.current),
             "name": .string(node.settings.current.effectiveNodeName),
