@@ -189,14 +189,6 @@ public final class TaskStore: Sendable {
         try await database.read { db in try TaskRecord.fetchOne(db, key: id) }
     }
 
-    /// Every task a dead daemon may have left a process for.
-    public func tasksWithProcesses() async throws -> [TaskRecord] {
-        try await database.read { db in
-            try TaskRecord.filter([TaskState.starting.rawValue, TaskState.running.rawValue].contains(Column("state")))
-                .fetchAll(db)
-        }
-    }
-
     /// The tasks the state tree shows: all unfinished or unreported ones, and the newest `finishedKept` others.
     public func visibleTasks(finishedKept: Int) async throws -> [TaskRecord] {
         try await database.read { db in
@@ -235,10 +227,6 @@ public final class TaskStore: Sendable {
             if !ids.isEmpty { _ = try TaskRecord.deleteAll(db, keys: ids) }
             return ids
         }
-    }
-
-    public func count(in state: TaskState) async throws -> Int {
-        try await database.read { db in try TaskRecord.filter(Column("state") == state.rawValue).fetchCount(db) }
     }
 
     // MARK: Settings
