@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "OutpostLanes",
             dependencies: [
-                "OutpostState", "OutpostRPC", "OutpostFiles", "CLinuxShims",
+                "OutpostCore", "OutpostState", "OutpostRPC", "OutpostFiles", "CLinuxShims",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,5 @@
+import OutpostCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,20 +29,8 @@ public enum CPUBenchmark {
 
     /// What identifies the machine's CPU for the cache: the model name from /proc/cpuinfo and the core count.
     public static var machineKey: String {
-        var model = "unknown"
-        if let file = fopen("/proc/cpuinfo", "r") {
-            defer { fclose(file) }
-            var line: UnsafeMutablePointer<CChar>?
-            var capacity = 0
-            while getline(&line, &capacity, file) > 0, let line {
-                let text = String(cString: line)
-                if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
-                    model = String(text[text.index(after: colon)...]).filter { $0 != "\n" }
-                    break
-                }
-            }
-            free(line)
-        }
-        return "\(model) x\(LaneConfiguration.onlineCPUs)"
+        let model = SmallFile.lines("/proc/cpuinfo").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last.map { String($0.drop { $0 == " " }) }
+        return "\(model ?? "unknown") x\(LaneConfiguration.onlineCPUs)"
     }
 }

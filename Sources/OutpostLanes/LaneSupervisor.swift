@@ -219,7 +219,7 @@ public actor LaneSupervisor: Service {
             }
             if let record = claimed, let taskID = record.id {
                 guard !stopping, let current = lanes[id], current.mode == .fold, !current.removing else {
-                    try? await store.requeue(taskID)
+                    _ = try? await store.requeue(taskID)
                     return stopping ? .stop : .wait
                 }
                 let control = TaskControl(
@@ -272,7 +272,7 @@ public actor LaneSupervisor: Service {
                 await self.didStart(taskID, lane: lane, pid: pid)
             },
             onProgress: { progress, runtime in
-                if progress >= 0 { publisher.set(["tasks", key, "progress"], to: .double(progress)) }
+                if let progress { publisher.set(["tasks", key, "progress"], to: .double(progress)) }
                 publisher.set(["tasks", key, "runtime"], to: .double((runtime * 10).rounded() / 10))
             }
         )
@@ -299,8 +299,7 @@ public actor LaneSupervisor: Service {
         lanes[id]?.running = nil
         if outcome.state == .aborted && control.abortReason == Self.stopReason {
             // Not the task's fault: it runs again at the next start, and this start does not count.
-            try? await store.requeue(taskID)
-            if let current = try? await store.task(taskID) { publishTask(current) }
+            if let requeued = try? await store.requeue(taskID) { publishTask(requeued) }
         } else {
             do {
                 let finished = try await store.finish(taskID, outcome: outcome)
@@ -387,8 +386,11 @@ public actor LaneSupervisor: Service {
                 guard let taskID = record.id else { continue }
                 do {
                     try await source.report(Self.result(record, tasksDirectory: dependencies.tasksDirectory))
-                    try await store.markReported(taskID)
-                    if let current = try await store.task(taskID) { publishTask(current) }
+                    // The source has the result now: record that even when outpostd is stopping (this task being
+                    // cancelled), or the result is reported a second time after the restart. An unstructured task
+                    // does not inherit the cancellation.
+                    let store = self.store
+                    publishTask(try await Task { try await store.markReported(taskID) }.value)
                 } catch {
                     logger.warning(
                         "cannot report a result yet",
@@ -423,8 +425,7 @@ public actor LaneSupervisor: Service {
         guard let removed = try? await store.pruneReported(keep: configuration.finishedKept) else { return }
         for taskID in removed {
             publisher.set(["tasks", String(taskID)], to: nil)
-            try? TaskDirectory(tasksDirectory: dependencies.tasksDirectory, taskID: taskID)
-                .remove(tasksDirectory: dependencies.tasksDirectory, taskID: taskID)
+            try? TaskDirectory(tasksDirectory: dependencies.tasksDirectory, taskID: taskID).remove()
         }
     }
 

@@ -1,3 +1,5 @@
+import OutpostCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +31,7 @@ public enum ProcessTree {
     /// - Parameter notBefore: the task leader's start time: an older process cannot descend from it, so its
     ///   environment is not read (reading every process's environment is what makes a scan slow).
     public static func members(session: Int32?, marker: String?, notBefore: Int64 = 0) -> [Process] {
-        let markerBytes = marker.map { Array("\(markerVariable)=\($0)".utf8) + [0] }
+        let markerEntry = marker.map { Array("\(markerVariable)=\($0)".utf8) }
         let me = getpid()
         var found: [Process] = []
         forEachProcess { process in
@@ -38,8 +40,8 @@ public enum ProcessTree {
                 found.append(process)
                 return
             }
-            if let markerBytes, process.startTicks >= notBefore,
-                environment(of: process.pid, contains: markerBytes)
+            if let markerEntry, process.startTicks >= notBefore,
+                environment(of: process.pid, hasEntry: { $0.elementsEqual(markerEntry) })
             {
                 found.append(process)
             }
@@ -65,14 +67,14 @@ public enum ProcessTree {
         var found: [Process] = []
         forEachProcess { process in
             guard process.pid != me else { return }
-            if environment(of: process.pid, hasEntryStartingWith: prefix) { found.append(process) }
+            if environment(of: process.pid, hasEntry: { $0.starts(with: prefix) }) { found.append(process) }
         }
         return found
     }
 
     /// Reads one process's stat line, or nil if it is gone.
     public static func process(_ pid: Int32) -> Process? {
-        guard let text = readSmallFile("/proc/\(pid)/stat") else { return nil }
+        guard let text = SmallFile.read("/proc/\(pid)/stat") else { return nil }
         return parseStat(text, pid: pid)
     }
 
@@ -146,41 +148,9 @@ public enum ProcessTree {
 
     private static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
 
-    /// Whether the NUL-separated environment holds exactly `entry` (which ends with its NUL).
-    private static func environment(of pid: Int32, contains entry: [UInt8]) -> Bool {
-        guard let environment = readSmallFile("/proc/\(pid)/environ", limit: 1 << 20) else { return false }
-        var start = 0
-        for (index, byte) in environment.enumerated() where byte == 0 {
-            if index - start + 1 == entry.count, environment[start...index].elementsEqual(entry) { return true }
-            start = index + 1
-        }
-        return false
-    }
-
-    private static func environment(of pid: Int32, hasEntryStartingWith prefix: [UInt8]) -> Bool {
-        guard let environment = readSmallFile("/proc/\(pid)/environ", limit: 1 << 20) else { return false }
-        var start = 0
-        for (index, byte) in environment.enumerated() where byte == 0 {
-            if index - start >= prefix.count, environment[start..<(start + prefix.count)].elementsEqual(prefix) {
-                return true
-            }
-            start = index + 1
-        }
-        return false
-    }
-
-    private static func readSmallFile(_ path: String, limit: Int = 4096) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return bytes
+    /// Whether one of the process's environment entries (`NAME=value`) satisfies `matches`.
+    private static func environment(of pid: Int32, hasEntry matches: (ArraySlice<UInt8>) -> Bool) -> Bool {
+        guard let environment = SmallFile.read("/proc/\(pid)/environ", limit: 1 << 20) else { return false }
+        return environment.split(separator: 0).contains(where: matches)
     }
 }

@@ -14,6 +14,8 @@ public final class TaskControl: Sendable {
         var pausedSince: ContinuousClock.Instant?
         var pausedTotal: Duration = .zero
         var abortReason: String?
+        /// Set by the execution when the task broke a limit; reported as the failure's reason.
+        var limitReason: String?
     }
 
     let marker: String
@@ -66,6 +68,22 @@ public final class TaskControl: Sendable {
             if state.abortReason == nil { state.abortReason = reason }
         }
         wake.yield()
+    }
+
+    /// Records the first limit the task broke.
+    func recordLimit(_ reason: String) {
+        state.withLock { state in
+            if state.limitReason == nil { state.limitReason = reason }
+        }
+    }
+
+    var limitReason: String? { state.withLock { $0.limitReason } }
+
+    /// Ends every process of the task: SIGTERM, then SIGKILL after `grace`.
+    func endProcesses(grace: Duration) async {
+        let (session, startTicks) = state.withLock { ($0.session, $0.startTicks) }
+        guard let session else { return }
+        await ProcessTree.end(session: session, marker: marker, notBefore: startTicks, grace: grace)
     }
 
     public var isPaused: Bool { state.withLock { $0.paused } }

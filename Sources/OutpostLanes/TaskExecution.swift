@@ -1,6 +1,5 @@
 import CLinuxShims
 import Subprocess
-import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -61,12 +60,6 @@ struct TaskExecution {
     let settings: ExecutionSettings
     let control: TaskControl
 
-    /// What the watcher decided while the task ran.
-    private final class Verdict: Sendable {
-        let limitReason = Mutex<String?>(nil)
-        let startTicks = Mutex<Int64>(0)
-    }
-
     private struct StreamSummary: Sendable {
         var isError: Bool
         var written: Int64
@@ -77,10 +70,10 @@ struct TaskExecution {
     /// - Parameters:
     ///   - onStarted: called with the pid and its start time once the process exists (the store records them);
     ///     if it throws, the task is ended.
-    ///   - onProgress: the progress fraction and runtime seconds, at each check.
+    ///   - onProgress: at each check, the progress fraction (nil until the task writes one) and runtime seconds.
     func run(
         onStarted: @Sendable (Int32, Int64) async throws -> Void,
-        onProgress: @Sendable @escaping (Double, Double) -> Void
+        onProgress: @Sendable @escaping (Double?, Double) -> Void
     ) async -> TaskOutcome {
         do {
             try directory.prepare(inputs: specification.inputFiles)
@@ -113,11 +106,9 @@ struct TaskExecution {
             workingDirectory: FilePath(directory.slot),
             platformOptions: options
         )
-        let verdict = Verdict()
         let started = ContinuousClock.now
         let termination: TerminationStatus
         let streams: [StreamSummary]
-        var leader: Int32 = 0
         do {
             let result = try await Subprocess.run(
                 configuration,
@@ -127,17 +118,16 @@ struct TaskExecution {
             ) { execution in
                 let pid = execution.processIdentifier.value
                 let startTicks = applyLimits(to: pid)
-                verdict.startTicks.withLock { $0 = startTicks }
                 control.attach(session: pid, startTicks: startTicks)
                 do {
                     try await onStarted(pid, startTicks)
                 } catch {
                     control.abort(reason: "outpostd could not record the start: \(error)")
                 }
-                return (pid, await watch(execution, verdict: verdict, started: started, onProgress: onProgress))
+                return await watch(execution, started: started, onProgress: onProgress)
             }
             termination = result.terminationStatus
-            (leader, streams) = result.closureResult
+            streams = result.closureResult
         } catch {
             return TaskOutcome(
                 state: .failed,
@@ -146,19 +136,9 @@ struct TaskExecution {
             )
         }
         // The main process is gone; whatever it left in its session or with its marker goes too.
-        await ProcessTree.end(
-            session: leader,
-            marker: control.marker,
-            notBefore: verdict.startTicks.withLock { $0 },
-            grace: settings.killGrace
-        )
+        await control.endProcesses(grace: settings.killGrace)
         let runtime = Self.seconds(ContinuousClock.now - started - control.pausedDuration)
-        return outcome(
-            termination,
-            streams: streams,
-            limitReason: verdict.limitReason.withLock { $0 },
-            runtime: runtime
-        )
+        return outcome(termination, streams: streams, runtime: runtime)
     }
 
     /// What is exec'd: the task behind util-linux's `prlimit` and coreutils' `nice`, so its rlimits (no core, open
@@ -189,9 +169,8 @@ struct TaskExecution {
     /// Copies both output streams until the process ends, while a watcher checks limits on every tick or command.
     private func watch(
         _ execution: Execution<NoInput, SequenceOutput, SequenceOutput>,
-        verdict: Verdict,
         started: ContinuousClock.Instant,
-        onProgress: @Sendable @escaping (Double, Double) -> Void
+        onProgress: @Sendable @escaping (Double?, Double) -> Void
     ) async -> [StreamSummary] {
         let outputPath = directory.standardOutput
         let errorPath = directory.standardError
@@ -219,7 +198,7 @@ struct TaskExecution {
             }
             group.addTask {
                 for await _ in control.wakeups {
-                    if await check(verdict: verdict, started: started, onProgress: onProgress) { break }
+                    if await check(started: started, onProgress: onProgress) { break }
                 }
                 return nil
             }
@@ -236,9 +215,8 @@ struct TaskExecution {
 
     /// One look at the task. Returns true once the task is being ended (no more checks needed).
     private func check(
-        verdict: Verdict,
         started: ContinuousClock.Instant,
-        onProgress: @Sendable (Double, Double) -> Void
+        onProgress: @Sendable (Double?, Double) -> Void
     ) async -> Bool {
         let runtime = ContinuousClock.now - started - control.pausedDuration
         var reason: String?
@@ -253,19 +231,10 @@ struct TaskExecution {
                     "exceeded its memory limit: \(resident >> 20) MiB resident, limit \(limit >> 20) MiB"
             }
         }
-        if let progress = directory.readProgress() {
-            onProgress(progress, Self.seconds(runtime))
-        } else {
-            onProgress(-1, Self.seconds(runtime))
-        }
+        onProgress(directory.readProgress(), Self.seconds(runtime))
         guard reason != nil || control.abortReason != nil else { return false }
-        if let reason { verdict.limitReason.withLock { if $0 == nil { $0 = reason } } }
-        await ProcessTree.end(
-            session: control.session,
-            marker: control.marker,
-            notBefore: verdict.startTicks.withLock { $0 },
-            grace: settings.killGrace
-        )
+        if let reason { control.recordLimit(reason) }
+        await control.endProcesses(grace: settings.killGrace)
         return true
     }
 
@@ -294,7 +263,6 @@ struct TaskExecution {
     private func outcome(
         _ termination: TerminationStatus,
         streams: [StreamSummary],
-        limitReason: String?,
         runtime: Double
     ) -> TaskOutcome {
         let errorStream = streams.first(where: \.isError)
@@ -306,7 +274,7 @@ struct TaskExecution {
         if let abortReason = control.abortReason {
             outcome.state = .aborted
             outcome.reason = abortReason
-        } else if let limitReason {
+        } else if let limitReason = control.limitReason {
             outcome.reason = limitReason
         } else if case .signaled(let signal) = termination {
             outcome.reason =

@@ -139,24 +139,30 @@ public final class TaskStore: Sendable {
 
     /// Puts a claimed task back in the queue without counting the start: the lane was paused or outpostd is
     /// stopping, and the task did nothing wrong.
-    public func requeue(_ id: Int64) async throws {
-        _ = try await transition(id, to: .queued) { record in
+    @discardableResult
+    public func requeue(_ id: Int64) async throws -> TaskRecord {
+        try await transition(id, to: .queued) { record in
             record.attempts = max(0, record.attempts - 1)
             record.pid = nil
             record.processStartTicks = nil
         }
     }
 
-    /// Marks a result as acknowledged by its work source.
-    public func markReported(_ id: Int64) async throws {
+    /// Marks a result as acknowledged by its work source, and returns the record as it now is.
+    public func markReported(_ id: Int64) async throws -> TaskRecord {
         try await database.write { db in
-            try db.execute(sql: "UPDATE task SET reportedAt = ? WHERE id = ?", arguments: [Self.now(), id])
+            guard var record = try TaskRecord.fetchOne(db, key: id) else {
+                throw TaskStoreError("task \(id) does not exist")
+            }
+            record.reportedAt = Self.now()
+            try record.update(db)
+            return record
         }
     }
 
     /// Puts back every task a dead daemon left `starting` or `running`: queued again to restart in its own slot
     /// directory, or failed once it has used `maxAttempts` starts. Call it only after the dead daemon's processes
-    /// were ended (`ProcessTree.endStrays`).
+    /// were ended (`ProcessTree.strays`).
     /// - Returns: the tasks that were requeued and those that were failed.
     public func recoverInterrupted(maxAttempts: Int) async throws -> (requeued: [TaskRecord], failed: [TaskRecord]) {
         try await database.write { db in

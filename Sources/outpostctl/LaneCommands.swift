@@ -89,23 +89,29 @@ struct WatchCommand: ParsableCommand {
     }
 }
 
-/// `outpostctl pause|resume|finish [--lane N]…`: `setState` for some lanes or all.
-enum LaneModeCommand {
-    static func set(_ state: String, lanes: [Int], global: GlobalOptions) throws {
+/// Which lanes `pause`, `resume` and `finish` act on.
+struct LaneSelection: ParsableArguments {
+    @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes: [Int] =
+        []
+
+    /// `setState` with this selection (`group`, or no selection for all lanes).
+    func set(_ state: String, global: GlobalOptions) throws {
         var params: [String: JSONValue] = ["state": .string(state)]
         if !lanes.isEmpty { params["group"] = .array(lanes.map { .integer(Int64($0)) }) }
         _ = try global.callLanes("setState", .object(params))
     }
+}
 
+/// `outpostctl pause|resume|finish [--lane N]…`.
+enum LaneModeCommand {
     struct Pause: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "pause",
             abstract: "Stop the lanes' tasks (SIGSTOP) and take no new ones."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes:
-            [Int] = []
-        func run() throws { try LaneModeCommand.set("pause", lanes: lanes, global: global) }
+        @OptionGroup var selection: LaneSelection
+        func run() throws { try selection.set("pause", global: global) }
     }
 
     struct Resume: ParsableCommand {
@@ -114,9 +120,8 @@ enum LaneModeCommand {
             abstract: "Continue paused tasks and take new ones (Folding@home's fold)."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes:
-            [Int] = []
-        func run() throws { try LaneModeCommand.set("fold", lanes: lanes, global: global) }
+        @OptionGroup var selection: LaneSelection
+        func run() throws { try selection.set("fold", global: global) }
     }
 
     struct Finish: ParsableCommand {
@@ -125,9 +130,8 @@ enum LaneModeCommand {
             abstract: "Complete the running tasks, take no new ones, then pause."
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .customLong("lane"), help: "A lane id; repeat for several (default: every lane).") var lanes:
-            [Int] = []
-        func run() throws { try LaneModeCommand.set("finish", lanes: lanes, global: global) }
+        @OptionGroup var selection: LaneSelection
+        func run() throws { try selection.set("finish", global: global) }
     }
 }
 

@@ -78,6 +78,14 @@ struct IdentityTests {
             let result = try asPeer(superuserCommand)
             #expect(result.status == 77, "\(superuserCommand): \(result.stderr)")
         }
+        // The lanes are for superusers and [lanes] control_group only: the state holds task arguments.
+        for lanesCommand in [
+            ["status"], ["pause"], ["submit", "--socket", daemon.socketPath, "--", "/bin/true"], ["abort", "1"],
+        ] {
+            let result = try asPeer(lanesCommand)
+            #expect(result.status == 77, "\(lanesCommand): \(result.stderr)")
+            #expect(result.stderr.contains("control_group"), "\(lanesCommand): \(result.stderr)")
+        }
         // Root's own request is still there for root.
         #expect(try rootClient.call("getRequestStatus", ["requestId": .integer(rootRequest)])["status"] != nil)
         #expect(try daemon.stop() == 0)

@@ -67,6 +67,29 @@ struct LaneControlTests {
         #expect(try await harness.store.unreported(source: source.name).isEmpty)
     }
 
+    @Test func aWorkSourceThatIsDownIsAskedLessOftenAndLocalTasksStillRun() async throws {
+        final class DownSource: WorkSource {
+            let name = "down"
+            let attempts = Mutex(0)
+            func fetchWork(idleLanes: Int) async throws -> WorkFetch {
+                attempts.withLock { $0 += 1 }
+                throw TestFailure("connection refused")
+            }
+            func report(_ result: TaskResult) async throws {}
+        }
+        let source = DownSource()
+        let harness = try LaneHarness(workSources: [source])
+        defer { harness.remove() }
+        harness.start()
+        let local = try await harness.submit("true")
+        let record = try await harness.waitUntilFinished(local)
+        try await Task.sleep(for: .seconds(3))
+        try await harness.stop()
+        #expect(record.state == .succeeded)
+        // The first failure waits 10 s before the next try: a vanished server is not hammered.
+        #expect(source.attempts.withLock { $0 } == 1)
+    }
+
     @Test func finishCompletesTheRunningTaskThenPausesAndShrinkingWaitsForTheTask() async throws {
         let harness = try LaneHarness(lanes: 2)
         defer { harness.remove() }

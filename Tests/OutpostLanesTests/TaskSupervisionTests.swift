@@ -56,6 +56,37 @@ struct TaskSupervisionTests {
         #expect(third.reason?.contains("cannot start /nonexistent/program") == true)
     }
 
+    @Test func inputFilesArriveInTheSlotAndAMissingOneFailsTheTaskWithItsPath() async throws {
+        let harness = try LaneHarness()
+        defer { harness.remove() }
+        let input = harness.directory + "/input.txt"
+        let file = fopen(input, "w")
+        fputs("payload\n", file)
+        fclose(file)
+        harness.start()
+        let read = try await harness.supervisor.submit(
+            TaskSpecification(
+                executable: "/bin/sh",
+                arguments: ["-c", "cat data/in.txt > out"],
+                inputFiles: [.init(source: input, name: "data/in.txt")],
+                outputFiles: ["out"]
+            )
+        ).id!
+        let missing = try await harness.supervisor.submit(
+            TaskSpecification(executable: "/bin/true", inputFiles: [.init(source: "/nonexistent/in", name: "in")])
+        ).id!
+        let readRecord = try await harness.waitUntilFinished(read)
+        let missingRecord = try await harness.waitUntilFinished(missing)
+        try await harness.stop()
+        #expect(readRecord.state == .succeeded, "\(readRecord.reason ?? "")")
+        #expect(harness.read(harness.slot(read) + "/out") == "payload\n")
+        #expect(missingRecord.state == .failed)
+        #expect(
+            missingRecord.reason
+                == "cannot prepare the slot directory: cannot read the input file /nonexistent/in: No such file or directory"
+        )
+    }
+
     @Test func aChildThatIgnoresSIGTERMIsKilledAtItsMaximumRuntime() async throws {
         let harness = try LaneHarness()
         defer { harness.remove() }

@@ -167,14 +167,7 @@ public final class ControlServer: Service, HealthCheck {
                 try await withThrowingDiscardingTaskGroup { group in
                     defer { group.cancelAll() }
                     for try await frame in inbound.cancelOnGracefulShutdown() {
-                        guard
-                            let reply = await answer(
-                                frame,
-                                session: session,
-                                caller: caller,
-                                connectionID: connectionID
-                            )
-                        else { continue }
+                        guard let reply = await answer(frame, session: session) else { continue }
                         try await outbound.write(reply.line)
                         // After subscribeState's snapshot went out: push the updates that follow, beside the requests.
                         if let subscription = session.takeSubscription() {
@@ -195,9 +188,7 @@ public final class ControlServer: Service, HealthCheck {
     /// The line to send for one frame from the client, or nil for a notification (no answer).
     private func answer(
         _ frame: ControlFrame,
-        session: ControlSession,
-        caller: CallerIdentity,
-        connectionID: UInt64
+        session: ControlSession
     ) async -> (line: ByteBuffer, closesConnection: Bool)? {
         switch frame {
         case .line(let line):
@@ -213,7 +204,7 @@ public final class ControlServer: Service, HealthCheck {
         case .oversized:
             logger.warning(
                 "closing a connection that sent an oversized message",
-                metadata: ["connection": "\(connectionID)", "user": "\(caller.userName)"]
+                metadata: ["connection": "\(session.connectionID)", "user": "\(session.caller.userName)"]
             )
             return (
                 errorLine(

@@ -43,30 +43,17 @@ enum NodeStateTree {
 
     /// PRETTY_NAME from /etc/os-release ("Debian GNU/Linux 12 (bookworm)"), or "Linux".
     private static var operatingSystem: String {
-        for line in readLines("/etc/os-release") where line.hasPrefix("PRETTY_NAME=") {
+        for line in SmallFile.lines("/etc/os-release") where line.hasPrefix("PRETTY_NAME=") {
             return String(line.dropFirst("PRETTY_NAME=".count)).filter { $0 != "\"" }
         }
         return "Linux"
     }
 
     private static var totalMemoryBytes: Int64 {
-        for line in readLines("/proc/meminfo") where line.hasPrefix("MemTotal:") {
+        for line in SmallFile.lines("/proc/meminfo") where line.hasPrefix("MemTotal:") {
             let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") ?? 0
             return kilobytes * 1024
         }
         return 0
-    }
-
-    private static func readLines(_ path: String) -> [Substring] {
-        guard let file = fopen(path, "r") else { return [] }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 16 {
-            let count = fread(&buffer, 1, buffer.count, file)
-            if count <= 0 { break }
-            bytes += buffer[..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n")
     }
 }
