@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "outpostd", targets: ["outpostd"]),
         .executable(name: "outpostctl", targets: ["outpostctl"]),
+        .executable(name: "outpost-coordinator", targets: ["outpost-coordinator"]),
         .library(name: "OutpostClient", targets: ["OutpostClient"]),
     ],
     dependencies: [
@@ -25,14 +26,43 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2", traits: []),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries and syscalls that Swift's Glibc module cannot reach (see ARCHITECTURE.md).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OutpostCore", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostTOML", swiftSettings: strictSwift),
+        // What every Outpost daemon shares: systemd notification and watchdog, journald logging, the state directory
+        // and configuration-file checks.
+        .target(
+            name: "OutpostService",
+            dependencies: [
+                "CSystemd", "OutpostTOML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(name: "OutpostCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSwift),
+        // The check-in protocol both sides speak: the Client entity's vocabulary, metrics and message shapes.
+        .target(
+            name: "OutpostCheckin",
+            dependencies: [
+                "OutpostRPC",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(name: "OutpostRPC", dependencies: ["OutpostCore"], swiftSettings: strictSwift),
         .target(name: "OutpostFiles", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostState", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
@@ -53,7 +83,8 @@ let package = Package(
             name: "OutpostNode",
             dependencies: [
                 "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "OutpostState", "OutpostLanes", "CSystemd",
-                "CLinuxShims",
+                "CLinuxShims", "OutpostService", "OutpostCheckin",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,6 +98,33 @@ let package = Package(
             dependencies: [
                 "OutpostNode", "OutpostCore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "OutpostCoordinator",
+            dependencies: [
+                "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostService", "OutpostCheckin", "OutpostCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "outpost-coordinator",
+            dependencies: [
+                "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCore", "OutpostService",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
@@ -95,10 +153,20 @@ let package = Package(
         .testTarget(
             name: "OutpostNodeTests",
             dependencies: [
-                "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles", "OutpostLanes",
+                "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles", "OutpostLanes", "OutpostService",
+                "OutpostCheckin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "OutpostCoordinatorTests",
+            dependencies: [
+                "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),

@@ -71,6 +71,38 @@ public struct RPCParams: Sendable {
         return number
     }
 
+    /// A number parameter (integer or fractional), optionally restricted to `range`; NaN and infinity cannot occur in
+    /// JSON.
+    public func optionalDouble(_ name: String, in range: ClosedRange<Double>? = nil) throws(RPCError) -> Double? {
+        let number: Double
+        switch members[name] {
+        case .none, .some(.null): return nil
+        case .some(.integer(let value)): number = Double(value)
+        case .some(.double(let value)): number = value
+        case .some(let other): throw mismatch(name, expected: "a number", found: other)
+        }
+        if let range, !range.contains(number) {
+            throw .invalidParams("\(method): '\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+        }
+        return number
+    }
+
+    public func optionalObject(_ name: String) throws(RPCError) -> [String: JSONValue]? {
+        switch members[name] {
+        case .none, .some(.null): return nil
+        case .some(.object(let object)): return object
+        case .some(let other): throw mismatch(name, expected: "an object", found: other)
+        }
+    }
+
+    public func optionalArray(_ name: String) throws(RPCError) -> [JSONValue]? {
+        switch members[name] {
+        case .none, .some(.null): return nil
+        case .some(.array(let array)): return array
+        case .some(let other): throw mismatch(name, expected: "an array", found: other)
+        }
+    }
+
     private func missing(_ name: String) -> RPCError {
         .invalidParams("\(method) needs the parameter '\(name)'")
     }

@@ -1,6 +1,7 @@
 import Logging
 import OutpostCore
 import OutpostRPC
+import OutpostService
 import Testing
 
 @testable import OutpostNode

@@ -1,5 +1,6 @@
 import Logging
 import OutpostLanes
+import OutpostService
 import Testing
 
 @testable import OutpostNode
@@ -14,7 +15,7 @@ struct NodeConfigurationLoaderTests {
     @Test("the shipped sample file states exactly the built-in defaults")
     func sampleMatchesDefaults() throws {
         let path = Self.packageRoot + "/etc/outpost/outpostd.toml"
-        let text = try NodeConfigurationLoader.readFile(path)
+        let text = try ConfigurationFile.read(path)
         #expect(try NodeConfigurationLoader.parse(text: text, file: path) == NodeConfiguration())
     }
 

@@ -1,3 +1,4 @@
+@testable import OutpostService
 import Testing
 
 @testable import OutpostNode

@@ -1,5 +1,6 @@
 import Logging
 import OutpostLanes
+import OutpostService
 import OutpostTOML
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ public enum NodeConfigurationLoader {
         if !isExplicit && access(path, F_OK) != 0 && errno == ENOENT {
             configuration = NodeConfiguration()
         } else {
-            configuration = try parse(text: try readFile(path), file: path)
+            configuration = try parse(text: try ConfigurationFile.read(path), file: path)
         }
         overrides.apply(to: &configuration)
         return configuration
@@ -35,13 +36,7 @@ public enum NodeConfigurationLoader {
 
     /// Parses configuration text; `file` names it in errors.
     public static func parse(text: String, file: String) throws(ConfigurationError) -> NodeConfiguration {
-        let document: TOMLTable
-        do {
-            document = try TOMLParser.parse(text)
-        } catch {
-            throw ConfigurationError(file: file, line: error.line, message: "\(error.message) (column \(error.column))")
-        }
-        let root = ConfigurationSection(file: file, name: "", table: document)
+        let root = try ConfigurationFile.root(text: text, file: file)
         try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "lanes", "sandbox"])
         var configuration = NodeConfiguration()
 
@@ -158,41 +153,5 @@ public enum NodeConfigurationLoader {
             }
         }
         return mappings
-    }
-
-    /// Reads a whole file as UTF-8, with errors that name the file and the reason.
-    static func readFile(_ path: String) throws(ConfigurationError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw ConfigurationError(
-                file: path,
-                message: "cannot read the configuration file: \(String(cString: strerror(errno)))"
-            )
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConfigurationError(
-                    file: path,
-                    message: "cannot read the configuration file: \(String(cString: strerror(errno)))"
-                )
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[..<count])
-            guard bytes.count <= 1 << 20 else {
-                throw ConfigurationError(
-                    file: path,
-                    message: "the configuration file is over 1 MiB; is this the right file?"
-                )
-            }
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ConfigurationError(file: path, message: "the configuration file is not valid UTF-8")
-        }
-        return text
     }
 }

@@ -10,6 +10,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import OutpostService
 #endif
 
 /// Serves the JSON-RPC control API on a Unix stream socket: one JSON object per line each way, the caller's identity

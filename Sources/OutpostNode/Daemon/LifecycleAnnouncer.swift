@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import OutpostService
 
 /// Tells systemd `READY=1` once the daemon serves, and `STOPPING=1` the moment shutdown begins.
 ///

@@ -9,6 +9,7 @@ import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
+import OutpostService
 #endif
 
 /// outpostd's composition: configuration, logging, identity, listeners, then every long-running part as a `Service`

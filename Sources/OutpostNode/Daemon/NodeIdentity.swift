@@ -2,6 +2,7 @@ import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
+import OutpostService
 #endif
 
 /// The node's permanent identity: a UUID made on first start and kept in the state directory, so the coordinator

@@ -4,6 +4,7 @@ import Synchronization
 
 #if canImport(Glibc)
 import Glibc
+import OutpostService
 #endif
 
 /// The daemon's event log (`getEventLog`): what happened, when, and for whom, kept across restarts.

@@ -7,6 +7,11 @@ public struct StateDirectoryError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var message: String
 
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
     public var description: String { "\(path): \(message)" }
 
     /// sysexits.h's EX_CANTCREAT.
@@ -15,8 +20,8 @@ public struct StateDirectoryError: Error, Sendable, CustomStringConvertible {
 
 /// Small, careful file operations on the state directory: create it private, read small files, and replace files
 /// atomically (write, fsync, rename, fsync the directory) so a crash never leaves a half-written file.
-enum StateDirectory {
-    static func prepare(_ path: String) throws(StateDirectoryError) {
+public enum StateDirectory {
+    public static func prepare(_ path: String) throws(StateDirectoryError) {
         var status = stat()
         if stat(path, &status) == 0 {
             guard (status.st_mode & S_IFMT) == S_IFDIR else {
@@ -44,7 +49,7 @@ enum StateDirectory {
     }
 
     /// Returns the file's text, or nil if it does not exist.
-    static func readSmallFile(_ path: String, limit: Int = 4096) throws(StateDirectoryError) -> String? {
+    public static func readSmallFile(_ path: String, limit: Int = 4096) throws(StateDirectoryError) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -65,7 +70,7 @@ enum StateDirectory {
         throw StateDirectoryError(path: path, message: "is larger than \(limit) bytes; is it the right file?")
     }
 
-    static func writeAtomically(_ path: String, contents: String, mode: mode_t) throws(StateDirectoryError) {
+    public static func writeAtomically(_ path: String, contents: String, mode: mode_t) throws(StateDirectoryError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else {

@@ -2,14 +2,14 @@ import OutpostTOML
 
 /// Reads one TOML table of a configuration file with the checks an admin needs: each key's type and range, and no
 /// key the section does not know (a typo must not silently fall back to a default).
-struct ConfigurationSection {
-    let file: String
+public struct ConfigurationSection {
+    public let file: String
     /// The section's dotted name (`control`), or "" for the top level.
-    let name: String
-    let table: TOMLTable
-    let line: Int?
+    public let name: String
+    public let table: TOMLTable
+    public let line: Int?
 
-    init(file: String, name: String, table: TOMLTable, line: Int? = nil) {
+    public init(file: String, name: String, table: TOMLTable, line: Int? = nil) {
         self.file = file
         self.name = name
         self.table = table
@@ -20,12 +20,12 @@ struct ConfigurationSection {
         name.isEmpty ? key : "\(name).\(key)"
     }
 
-    func error(_ key: String, _ message: String) -> ConfigurationError {
+    public func error(_ key: String, _ message: String) -> ConfigurationError {
         ConfigurationError(file: file, line: table[key]?.line ?? line, key: qualified(key), message: message)
     }
 
     /// Fails on the first key not in `known`, naming the keys that are.
-    func rejectUnknownKeys(known: [String]) throws(ConfigurationError) {
+    public func rejectUnknownKeys(known: [String]) throws(ConfigurationError) {
         for (key, node) in table.entries where !known.contains(key) {
             let place = name.isEmpty ? "at the top level" : "in [\(name)]"
             throw ConfigurationError(
@@ -37,7 +37,7 @@ struct ConfigurationSection {
         }
     }
 
-    func subsection(_ key: String) throws(ConfigurationError) -> ConfigurationSection? {
+    public func subsection(_ key: String) throws(ConfigurationError) -> ConfigurationSection? {
         guard let node = table[key] else { return nil }
         guard case .table(let child) = node.value else {
             throw error(key, "must be a table ([\(qualified(key))]), found \(node.value.typeDescription)")
@@ -45,7 +45,7 @@ struct ConfigurationSection {
         return ConfigurationSection(file: file, name: qualified(key), table: child, line: node.line)
     }
 
-    func string(_ key: String) throws(ConfigurationError) -> String? {
+    public func string(_ key: String) throws(ConfigurationError) -> String? {
         guard let node = table[key] else { return nil }
         guard case .string(let text) = node.value else {
             throw error(key, "must be a string, found \(node.value.typeDescription)")
@@ -53,7 +53,7 @@ struct ConfigurationSection {
         return text
     }
 
-    func nonEmptyString(_ key: String) throws(ConfigurationError) -> String? {
+    public func nonEmptyString(_ key: String) throws(ConfigurationError) -> String? {
         guard let text = try string(key) else { return nil }
         guard !text.isEmpty, !text.utf8.contains(0) else {
             throw error(key, "must be a non-empty string without NUL bytes")
@@ -62,13 +62,13 @@ struct ConfigurationSection {
     }
 
     /// An absolute file-system path.
-    func path(_ key: String) throws(ConfigurationError) -> String? {
+    public func path(_ key: String) throws(ConfigurationError) -> String? {
         guard let text = try nonEmptyString(key) else { return nil }
         guard text.hasPrefix("/") else { throw error(key, "must be an absolute path, found \"\(text)\"") }
         return text
     }
 
-    func integer(_ key: String, in range: ClosedRange<Int64>) throws(ConfigurationError) -> Int? {
+    public func integer(_ key: String, in range: ClosedRange<Int64>) throws(ConfigurationError) -> Int? {
         guard let node = table[key] else { return nil }
         guard case .integer(let number) = node.value else {
             throw error(key, "must be an integer, found \(node.value.typeDescription)")
@@ -79,7 +79,7 @@ struct ConfigurationSection {
         return Int(number)
     }
 
-    func stringArray(_ key: String) throws(ConfigurationError) -> [String]? {
+    public func stringArray(_ key: String) throws(ConfigurationError) -> [String]? {
         guard let node = table[key] else { return nil }
         guard case .array(let elements) = node.value else {
             throw error(key, "must be an array of strings, found \(node.value.typeDescription)")
@@ -98,7 +98,7 @@ struct ConfigurationSection {
     }
 
     /// File permission bits, written as an octal string ("0660") so they read as they do in `chmod`.
-    func fileMode(_ key: String) throws(ConfigurationError) -> UInt32? {
+    public func fileMode(_ key: String) throws(ConfigurationError) -> UInt32? {
         guard let node = table[key] else { return nil }
         guard case .string(let text) = node.value, let mode = UInt32(text, radix: 8), mode <= 0o7777 else {
             throw error(key, "must be an octal mode in quotes, like \"0660\"")

@@ -1,0 +1,77 @@
+import ArgumentParser
+import OutpostCheckin
+import OutpostCoordinator
+import OutpostRPC
+import OutpostService
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the admin command line finds the coordinator: its URL and API key come from the configuration file unless
+/// given here.
+struct AdminOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The coordinator's configuration file.", valueName: "path"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("The coordinator's URL (default: from its configuration).", valueName: "url"))
+    var url: String?
+
+    @Option(name: .long, help: ArgumentHelp("The admin API key file (default: from the configuration).", valueName: "path"))
+    var apiKeyFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("PEM certificates to trust for an https coordinator.", valueName: "path"))
+    var caFile: String?
+
+    @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
+    var json = false
+
+    /// Calls one admin endpoint and returns its JSON answer; failures become a message and exit status 1 (or 77 for
+    /// a refused key, 69 for an unreachable coordinator).
+    func call(_ name: String, _ body: JSONValue) async throws -> JSONValue {
+        let configuration: CoordinatorConfiguration
+        do {
+            configuration = try CoordinatorConfigurationLoader.load(
+                path: config ?? CoordinatorConfigurationLoader.defaultPath,
+                isExplicit: config != nil
+            )
+        } catch {
+            throw ValidationError("configuration error: \(error)")
+        }
+        let key: String
+        do {
+            key = try AdminKeyFile.load(apiKeyFile ?? configuration.resolvedAPIKeyFile)
+        } catch {
+            throw ValidationError("cannot read the API key: \(error)")
+        }
+        let connection = try CoordinatorConnection(baseURL: url ?? configuration.url, caFile: caFile)
+        do {
+            let answer = try await connection.post("/api/v1/admin/\(name)", body: body, authorization: "Bearer \(key)")
+            await connection.shutdown()
+            return answer
+        } catch {
+            await connection.shutdown()
+            printError("outpost-coordinator: \(error.message)")
+            switch error.kind {
+            case .refused(status: 401), .refused(status: 403): throw ExitCode(77)
+            case .unreachable: throw ExitCode(69)
+            default: throw ExitCode(1)
+            }
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var line = Array((text + "\n").utf8)
+    _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+/// `30s`, `15m`, `24h`, `7d` or plain seconds.
+func seconds(fromDuration text: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+    if let unit = text.last, let multiplier = units[unit], let value = Double(text.dropLast()), value > 0 {
+        return value * multiplier
+    }
+    if let value = Double(text), value > 0 { return value }
+    return nil
+}
