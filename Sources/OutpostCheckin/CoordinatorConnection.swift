@@ -27,6 +27,11 @@ public struct CoordinatorCallError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
     public var description: String { message }
 }
 

@@ -69,6 +69,8 @@ public actor LaneSupervisor: Service {
     public private(set) var configuration: LaneConfiguration
     private var lanes: [Int: Lane] = [:]
     private var benchmark: Double?
+    /// What the coordinator withholds: set by `applyHold`, never stored (the next check-in says it again).
+    private var hold = LaneHold()
     private var stopping = false
     private var started = false
     private var laneStarts: AsyncStream<Int>.Continuation?
@@ -209,7 +211,7 @@ public actor LaneSupervisor: Service {
                 publisher.set(["lanes", String(id)], to: nil)
                 return .stop
             }
-            guard lane.mode == .fold, lane.running == nil else { return .wait }
+            guard lane.mode == .fold, lane.running == nil, !hold.holds(id) else { return .wait }
             let claimed: TaskRecord?
             do {
                 claimed = try await store.claimNext(lane: id)
@@ -218,7 +220,8 @@ public actor LaneSupervisor: Service {
                 return .wait
             }
             if let record = claimed, let taskID = record.id {
-                guard !stopping, let current = lanes[id], current.mode == .fold, !current.removing else {
+                guard !stopping, let current = lanes[id], current.mode == .fold, !current.removing, !hold.holds(id)
+                else {
                     _ = try? await store.requeue(taskID)
                     return stopping ? .stop : .wait
                 }
@@ -341,7 +344,9 @@ public actor LaneSupervisor: Service {
         defer { fetching = false }
         var queued = 0
         for source in due {
-            let idle = lanes.values.filter { $0.mode == .fold && !$0.removing && $0.running == nil }.count
+            let idle = lanes.filter { id, lane in
+                lane.mode == .fold && !lane.removing && lane.running == nil && !hold.holds(id)
+            }.count
             guard idle > 0 else { break }
             do {
                 let fetch = try await source.fetchWork(idleLanes: idle)
@@ -487,7 +492,7 @@ public actor LaneSupervisor: Service {
         for id in targets {
             lanes[id]?.mode = mode
             if let control = lanes[id]?.running?.control {
-                if mode == .pause { control.pause() } else { control.resume() }
+                if mode == .pause || hold.pausesRunning(id) { control.pause() } else { control.resume() }
                 if let record = lanes[id]?.running?.record { publishTask(record, paused: control.isPaused) }
             } else if mode == .finish {
                 lanes[id]?.mode = .pause  // nothing to finish
@@ -534,6 +539,37 @@ public actor LaneSupervisor: Service {
 
     public var laneIDs: [Int] { lanes.keys.sorted() }
 
+    /// Each active lane with its benchmark (the per-core figure times its CPUs), as the coordinator is told them.
+    public var laneBenchmarks: [(id: Int, benchmark: Double?)] {
+        lanes.filter { !$0.value.removing }.keys.sorted().map { id in
+            (id, benchmark.map { ($0 * Double(configuration.cpus) * 10).rounded() / 10 })
+        }
+    }
+
+    /// Applies what the coordinator withholds: held lanes take no new task; with `pauseRunning`, their running tasks
+    /// are paused too, and resumed when the hold lifts (unless the lane's own mode pauses them).
+    public func applyHold(_ new: LaneHold) {
+        guard new != hold else { return }
+        let old = hold
+        hold = new
+        for (id, lane) in lanes {
+            if let control = lane.running?.control {
+                if lane.mode == .pause || new.pausesRunning(id) { control.pause() } else { control.resume() }
+                publishTask(lane.running!.record, paused: control.isPaused)
+            }
+            publishLane(id)
+            if old.holds(id) && !new.holds(id) { lane.wakeup.yield() }
+        }
+        dependencies.recordEvent(
+            "coordinatorHold",
+            [
+                "nodeDisabled": .bool(new.nodeDisabled),
+                "lanes": .array(new.disabledLanes.sorted().map { .integer(Int64($0)) }),
+                "pauseRunning": .bool(new.pauseRunning),
+            ]
+        )
+    }
+
     // MARK: State tree
 
     private func wakeIdleLanes() {
@@ -563,6 +599,8 @@ public actor LaneSupervisor: Service {
             state = "removing"
         } else if let running = lane.running {
             state = running.control.isPaused ? "paused" : "running"
+        } else if hold.holds(id) {
+            state = "held"
         } else {
             state = lane.mode == .fold ? "idle" : "paused"
         }

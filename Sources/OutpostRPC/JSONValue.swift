@@ -39,6 +39,15 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// Any JSON number as a Double.
+    public var numberValue: Double? {
+        switch self {
+        case .double(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
+
     public var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil

@@ -98,4 +98,9 @@ public enum StateDirectory {
             close(directoryFD)
         }
     }
+
+    /// Removes a file if it exists; a missing file is not an error.
+    public static func remove(_ path: String) {
+        _ = unlink(path)
+    }
 }

@@ -200,13 +200,18 @@ enum StateTable {
             ($0["id"]?.integerValue ?? 0) < ($1["id"]?.integerValue ?? 0)
         }
         for task in tasks {
-            let progress = Int(((task["progress"]?.doubleNumber ?? 0) * 100).rounded())
+            let progress = Int(((task["progress"]?.numberValue ?? 0) * 100).rounded())
             taskLines.append([
                 text(task["id"]), text(task["state"]), text(task["lane"]), "\(progress)%",
                 "\(text(task["runtime"])) s", text(task["name"] ?? task["executable"]), text(task["reason"]),
             ])
         }
         output += "\n\n" + columns(taskLines)
+        if let coordinator = state["coordinator"], coordinator["state"]?.stringValue != "unconfigured" {
+            let status = coordinator["status"]?.stringValue ?? coordinator["state"]?.stringValue ?? "-"
+            output = "Coordinator: \(status)" + (coordinator["error"]?.stringValue.map { " (\($0))" } ?? "") + "\n\n"
+                + output
+        }
         return output
     }
 
@@ -233,12 +238,3 @@ enum StateTable {
     }
 }
 
-extension JSONValue {
-    fileprivate var doubleNumber: Double? {
-        switch self {
-        case .double(let value): value
-        case .integer(let value): Double(value)
-        default: nil
-        }
-    }
-}

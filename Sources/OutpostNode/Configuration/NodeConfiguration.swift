@@ -8,6 +8,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var log = Log()
     public var requests = Requests()
     public var lanes = Lanes()
+    public var coordinator = Coordinator()
     /// `[sandbox]`: user name ("" for everyone without a mapping of their own) → named roots, or nil for "not
     /// sandboxed". Empty by default: a non-superuser reaches nothing until an admin maps a sandbox.
     public var sandbox: [String: [String: String]?] = [:]
@@ -43,6 +44,32 @@ public struct NodeConfiguration: Sendable, Equatable {
     }
 
     /// `[node]`
+    /// `[coordinator]`: where the node checks in, and how it behaves when the coordinator disables it.
+    public struct Coordinator: Sendable, Equatable {
+        /// Nil: the node runs on its own and checks in nowhere.
+        public var url: String?
+        /// A file holding the enrollment token (`outpost-coordinator token create`), read until the node enrolls.
+        public var enrollmentTokenFile: String?
+        /// PEM certificates to trust for an https coordinator with a private CA.
+        public var caFile: String?
+        /// Seconds between check-ins until the coordinator names its own interval.
+        public var checkinIntervalSeconds: Int64 = 60
+        /// Disabled by the coordinator: running tasks finish (`finish`, the default) or are paused (`pause`).
+        public var whenDisabled: WhenDisabled = .finish
+        /// Reported as the client's description, site and metadata; applied when they change here.
+        public var description: String?
+        public var site: String?
+        public var metadata: [String: String]?
+        /// `server` (type 1) or `user_server` (type 2); nil: a user server when run by a login user.
+        public var clientType: ClientTypeChoice?
+
+        public enum WhenDisabled: String, Sendable, Equatable { case finish, pause }
+        public enum ClientTypeChoice: String, Sendable, Equatable {
+            case server
+            case userServer = "user_server"
+        }
+    }
+
     public struct Node: Sendable, Equatable {
         /// Where the node keeps its identity and all persistent state.
         public var stateDirectory = "/var/lib/outpost"

@@ -37,7 +37,7 @@ public enum NodeConfigurationLoader {
     /// Parses configuration text; `file` names it in errors.
     public static func parse(text: String, file: String) throws(ConfigurationError) -> NodeConfiguration {
         let root = try ConfigurationFile.root(text: text, file: file)
-        try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "lanes", "sandbox"])
+        try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "lanes", "sandbox", "coordinator"])
         var configuration = NodeConfiguration()
 
         if let node = try root.subsection("node") {
@@ -85,6 +85,9 @@ public enum NodeConfigurationLoader {
         if let lanes = try root.subsection("lanes") {
             configuration.lanes = try parseLanes(lanes)
         }
+        if let coordinator = try root.subsection("coordinator") {
+            configuration.coordinator = try parseCoordinator(coordinator)
+        }
         if let sandbox = try root.subsection("sandbox") {
             configuration.sandbox = try parseSandbox(sandbox)
         }
@@ -128,6 +131,51 @@ public enum NodeConfigurationLoader {
         }
         if let value = try section.integer("niceness", in: 0...19) { lanes.niceness = Int32(value) }
         return lanes
+    }
+
+    /// `[coordinator]`: the check-in target and the node's own description of itself.
+    static func parseCoordinator(
+        _ section: ConfigurationSection
+    ) throws(ConfigurationError) -> NodeConfiguration.Coordinator {
+        try section.rejectUnknownKeys(known: [
+            "url", "enrollment_token_file", "ca_file", "checkin_interval", "when_disabled", "description", "site",
+            "metadata", "client_type",
+        ])
+        var coordinator = NodeConfiguration.Coordinator()
+        if let url = try section.nonEmptyString("url") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw section.error("url", "must start with https:// (or http:// for a coordinator on loopback)")
+            }
+            coordinator.url = url
+        }
+        coordinator.enrollmentTokenFile = try section.path("enrollment_token_file")
+        coordinator.caFile = try section.path("ca_file")
+        if let value = try section.integer("checkin_interval", in: 1...86_400) {
+            coordinator.checkinIntervalSeconds = Int64(value)
+        }
+        if let text = try section.nonEmptyString("when_disabled") {
+            guard let value = NodeConfiguration.Coordinator.WhenDisabled(rawValue: text) else {
+                throw section.error("when_disabled", "must be finish (running tasks complete) or pause")
+            }
+            coordinator.whenDisabled = value
+        }
+        coordinator.description = try section.string("description")
+        coordinator.site = try section.nonEmptyString("site")
+        if let text = try section.nonEmptyString("client_type") {
+            guard let value = NodeConfiguration.Coordinator.ClientTypeChoice(rawValue: text) else {
+                throw section.error("client_type", "must be server (type 1) or user_server (type 2)")
+            }
+            coordinator.clientType = value
+        }
+        if let metadata = try section.subsection("metadata") {
+            var values: [String: String] = [:]
+            for (key, _) in metadata.table.entries {
+                guard let value = try metadata.string(key) else { continue }
+                values[key] = value
+            }
+            coordinator.metadata = values
+        }
+        return coordinator
     }
 
     /// `[sandbox]`: `user = { name = "/absolute/root", … }` or `user = false` (not sandboxed).

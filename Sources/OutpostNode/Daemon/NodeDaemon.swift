@@ -74,10 +74,22 @@ public enum NodeDaemon {
             logger.critical("cannot open the lanes' task database: \(error)")
             return StateDirectoryError.exitStatus
         }
+        let checkin = CheckinService(
+            .init(
+                settings: configuration.coordinator,
+                stateDirectory: configuration.node.stateDirectory,
+                nodeName: configuration.effectiveNodeName,
+                supervisor: supervisor,
+                publisher: publisher,
+                recordEvent: { name, fields in events.record(name, fields) },
+                logger: logger
+            )
+        )
         let dispatcher = RPCDispatcher(
             methods: ControlMethods.make(node: node) + FileRequestMethods.make(node: node, registry: registry)
                 + SandboxMethods.make(node: node) + EventMethods.make(node: node)
                 + LaneMethods.make(node: node, supervisor: supervisor, publisher: publisher)
+                + CoordinatorMethods.make(checkin: checkin, registry: registry)
         )
 
         let listener: ControlListener
@@ -128,6 +140,7 @@ public enum NodeDaemon {
             RequestRunner(registry: registry),
             RequestSweeper(registry: registry, events: events, logger: logger),
             supervisor,
+            checkin,
             WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
             ReloadService(
                 source: source,

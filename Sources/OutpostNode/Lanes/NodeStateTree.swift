@@ -15,6 +15,7 @@ enum NodeStateTree {
             "config": ["lanes": LaneConfigurationJSON.json(lanes)],
             "lanes": [:],
             "tasks": [:],
+            "coordinator": ["state": "unconfigured"],
         ]
     }
 

@@ -23,7 +23,14 @@ actor RequestRegistry {
     struct Job: Sendable {
         let id: Int64
         let control: OperationControl
-        let work: @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
+        let work: Work
+    }
+
+    /// What a request does: file work blocks in system calls and runs on the pool; network work (a call to the
+    /// coordinator) awaits and runs as a plain child task.
+    enum Work: Sendable {
+        case blocking(@Sendable (OperationControl) throws(FileOperationError) -> JSONValue)
+        case network(@Sendable () async throws(RPCError) -> JSONValue)
     }
 
     private var requests: [Int64: FileRequest] = [:]
@@ -76,6 +83,25 @@ actor RequestRegistry {
         summary: [String: JSONValue] = [:],
         work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
     ) throws(RPCError) -> Int64 {
+        try submit(method: method, owner: owner, summary: summary, work: .blocking(work))
+    }
+
+    /// Queues an asynchronous request that awaits the network rather than blocking a pool thread.
+    func submitNetwork(
+        method: String,
+        owner: CallerIdentity,
+        summary: [String: JSONValue] = [:],
+        work: @escaping @Sendable () async throws(RPCError) -> JSONValue
+    ) throws(RPCError) -> Int64 {
+        try submit(method: method, owner: owner, summary: summary, work: .network(work))
+    }
+
+    private func submit(
+        method: String,
+        owner: CallerIdentity,
+        summary: [String: JSONValue],
+        work: Work
+    ) throws(RPCError) -> Int64 {
         let pending = unfinishedByUser[owner.uid, default: 0]
         guard pending < maximumPendingPerUser else {
             throw .limitExceeded(
@@ -108,11 +134,23 @@ actor RequestRegistry {
     private func execute(_ job: Job) async {
         guard case .queued = requests[job.id]?.state else { return }  // cancelled while queued
         requests[job.id]?.state = .running
+        let blocking: @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
+        switch job.work {
+        case .blocking(let work):
+            blocking = work
+        case .network(let work):
+            do throws(RPCError) {
+                finish(job.id, .succeeded(try await work()))
+            } catch {
+                finish(job.id, Task.isCancelled ? .cancelled : .failed(error))
+            }
+            return
+        }
         let outcome: Result<JSONValue, FileOperationError>
         do {
             outcome = try await pool.runIfActive { () -> Result<JSONValue, FileOperationError> in
                 do throws(FileOperationError) {
-                    return .success(try job.work(job.control))
+                    return .success(try blocking(job.control))
                 } catch {
                     return .failure(error)
                 }
