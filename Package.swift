@@ -165,7 +165,9 @@ let package = Package(
             name: "OutpostCoordinatorTests",
             dependencies: [
                 "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift

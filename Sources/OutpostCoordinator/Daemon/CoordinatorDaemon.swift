@@ -60,19 +60,7 @@ public enum CoordinatorDaemon {
                 adminUserID: adminID,
                 maximumBodyBytes: configuration.maximumBodyBytes
             )
-            let timeout = TimeAmount.seconds(Int64(configuration.requestTimeoutSeconds))
-            let http = HTTPServerBuilder.http1(
-                configuration: .init(
-                    additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout)],
-                    idleTimeout: timeout
-                )
-            )
-            let server: HTTPServerBuilder
-            if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
-                server = try .tls(http, tlsConfiguration: try TLSSettings.server(certificate: certificate, key: key))
-            } else {
-                server = http
-            }
+            let server = try serverBuilder(configuration)
             let url = configuration.url
             let application = Application(
                 router: routes.router(),
@@ -108,6 +96,20 @@ public enum CoordinatorDaemon {
         notifier.stopping()
         logger.notice("outpost-coordinator stopped")
         return 0
+    }
+
+    /// HTTP/1.1 (over TLS when configured) with the request deadline that stops slow clients: every connection must
+    /// deliver a whole request within `request_timeout`.
+    public static func serverBuilder(_ configuration: CoordinatorConfiguration) throws -> HTTPServerBuilder {
+        let timeout = TimeAmount.seconds(Int64(configuration.requestTimeoutSeconds))
+        let http = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout)],
+                idleTimeout: timeout
+            )
+        )
+        guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return http }
+        return try .tls(http, tlsConfiguration: try TLSSettings.server(certificate: certificate, key: key))
     }
 
     private static func printError(_ text: String) {
