@@ -9,7 +9,7 @@ DOCDIR ?= $(PREFIX)/share/doc/outpost
 SWIFT ?= swift
 CONFIGURATION ?= release
 
-PROGRAMS = outpostd outpostctl
+PROGRAMS = outpostd outpostctl outpost-coordinator
 
 .PHONY: all build test install uninstall clean
 
@@ -30,17 +30,23 @@ install: build
 	sed 's|/usr/local/bin/outpostd|$(BINDIR)/outpostd|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
 		systemd/outpostd.service > $(DESTDIR)$(UNITDIR)/outpostd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/outpostd.service
+	sed 's|/usr/local/bin/outpost-coordinator|$(BINDIR)/outpost-coordinator|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
+		systemd/outpost-coordinator.service > $(DESTDIR)$(UNITDIR)/outpost-coordinator.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/outpost-coordinator.service
 	install -m 0644 systemd/outpostd.socket $(DESTDIR)$(UNITDIR)/outpostd.socket
 	install -m 0644 systemd/outpost.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/outpost.conf
 	install -m 0644 systemd/outpost.tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf
 	# Never overwrite an admin's configuration.
 	test -e $(DESTDIR)$(SYSCONFDIR)/outpost/outpostd.toml || \
 		install -m 0644 etc/outpost/outpostd.toml $(DESTDIR)$(SYSCONFDIR)/outpost/outpostd.toml
+	test -e $(DESTDIR)$(SYSCONFDIR)/outpost/coordinator.toml || \
+		install -m 0644 etc/outpost/coordinator.toml $(DESTDIR)$(SYSCONFDIR)/outpost/coordinator.toml
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 uninstall:
 	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/$(p)) \
 		$(DESTDIR)$(UNITDIR)/outpostd.service $(DESTDIR)$(UNITDIR)/outpostd.socket \
+		$(DESTDIR)$(UNITDIR)/outpost-coordinator.service \
 		$(DESTDIR)$(SYSUSERSDIR)/outpost.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf $(DESTDIR)$(DOCDIR)/README.md
 
 clean:

@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "OutpostCoordinatorTests",
             dependencies: [
-                "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCrypto",
+                "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCrypto", "OutpostService",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

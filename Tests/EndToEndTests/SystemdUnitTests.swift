@@ -17,10 +17,15 @@ struct SystemdUnitTests {
     /// Copies the units with ExecStart pointing at the built binary, since verify checks that it exists.
     func stagedUnits() throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
-        let binary = try BuiltProducts.path("outpostd")
-        for unit in ["outpostd.service", "outpostd.socket"] {
+        let daemon = try BuiltProducts.path("outpostd")
+        let coordinator = try BuiltProducts.path("outpost-coordinator")
+        for unit in ["outpostd.service", "outpostd.socket", "outpost-coordinator.service"] {
             let text = try readFile(Self.unitDirectory + "/" + unit)
-            try writeFile(directory.file(unit), text.replacing("/usr/local/bin/outpostd", with: binary))
+            try writeFile(
+                directory.file(unit),
+                text.replacing("/usr/local/bin/outpost-coordinator", with: coordinator)
+                    .replacing("/usr/local/bin/outpostd", with: daemon)
+            )
         }
         return directory
     }
@@ -40,19 +45,25 @@ struct SystemdUnitTests {
     func verify() throws {
         let directory = try stagedUnits()
         let process = try run(
-            ["verify", directory.file("outpostd.service"), directory.file("outpostd.socket")],
+            [
+                "verify", directory.file("outpostd.service"), directory.file("outpostd.socket"),
+                directory.file("outpost-coordinator.service"),
+            ],
             in: directory
         )
         #expect(try process.waitForExit(timeout: .seconds(1)) == 0, "\(process.standardError)")
         #expect(process.standardError.isEmpty, "\(process.standardError)")
     }
 
-    @Test("systemd-analyze security --offline=true: exposure 2.0 or lower")
-    func security() throws {
+    @Test(
+        "systemd-analyze security --offline=true: exposure 2.0 or lower",
+        arguments: ["outpostd.service", "outpost-coordinator.service"]
+    )
+    func security(_ unit: String) throws {
         let directory = try stagedUnits()
-        let process = try run(["security", "--offline=true", directory.file("outpostd.service")], in: directory)
+        let process = try run(["security", "--offline=true", directory.file(unit)], in: directory)
         let output = process.standardOutput + process.standardError
-        guard let range = output.firstRange(of: "Overall exposure level for outpostd.service: ") else {
+        guard let range = output.firstRange(of: "Overall exposure level for \(unit): ") else {
             Issue.record("no exposure figure in: \(output)")
             return
         }
