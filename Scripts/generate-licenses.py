@@ -27,6 +27,10 @@ entries.append(("libsystemd", "",
     "Copyright (c) the systemd authors.\n"
     "libsystemd is licensed under the GNU Lesser General Public License v2.1 or later (LGPL-2.1-or-later) and is "
     "linked dynamically; its text is in /usr/share/common-licenses/LGPL-2.1 on Debian."))
+entries.append(("OpenSSL libcrypto", "",
+    "Copyright (c) the OpenSSL Project Authors.\n"
+    "OpenSSL 3 is licensed under the Apache License v2.0 and is linked dynamically (libcrypto.so.3); "
+    "its text is in /usr/share/doc/libssl3/copyright on Debian."))
 entries.append(("SQLite", "",
     "SQLite (libsqlite3, linked dynamically through GRDB) is in the public domain: "
     "https://www.sqlite.org/copyright.html"))
