@@ -16,7 +16,8 @@ PROGRAMS = outpostd outpostctl outpost-coordinator
 all: build
 
 build:
-	$(SWIFT) build -c $(CONFIGURATION) $(foreach p,$(PROGRAMS),--product $(p))
+	# One product per call: swift build honours only the last --product it is given.
+	for program in $(PROGRAMS); do $(SWIFT) build -c $(CONFIGURATION) --product $$program || exit 1; done
 
 test:
 	bash .ci/test

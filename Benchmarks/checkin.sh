@@ -13,7 +13,8 @@ DURATION="${DURATION:-20}"
 NODE_SECONDS="${NODE_SECONDS:-40}"
 command -v wrk >/dev/null || { sudo="" ; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get install -y -qq wrk >/dev/null; }
 
-swift build -c release --product outpost-coordinator --product outpostd >/dev/null
+swift build -c release --product outpost-coordinator >/dev/null
+swift build -c release --product outpostd >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d /var/tmp/outpost-checkin-XXXXXX)"
 pids=()

@@ -87,7 +87,7 @@ actor CheckinService: Service {
             state["nextCheckin"] = .double(Self.now() + Double(delay.components.seconds))
             dependencies.publisher.set(["coordinator"], to: .object(state))
             // Waits for the delay or a wake-up, whichever is first: the timer is a child task that wakes the same
-            // stream, so this task stays its only reader. Shutdown cancels the wait.
+            // stream, so this task stays its only reader. Graceful shutdown wakes it too, and the loop ends.
             let wakeup = self.wakeup
             await withGracefulShutdownHandler {
                 await withTaskGroup(of: Void.self) { group in
