@@ -34,7 +34,9 @@ public struct CheckinReply: Sendable, Equatable {
         [
             "id": .string(id), "status": .string(status.rawValue), "interval": .double(interval), "site": .string(site),
             "lanes": .array(
-                lanes.map { ["index": .integer($0.index), "id": .string($0.id), "status": .string($0.status.rawValue)] }
+                lanes.map {
+                    ["index": .integer($0.index), "id": .string($0.id), "status": .string($0.status.rawValue)]
+                }
             ),
         ]
     }

@@ -39,8 +39,16 @@ public struct CheckinReport: Sendable, Equatable {
     public var lanes: [LaneReport]
 
     public init(
-        code: String, type: ClientType, os: String, username: String, version: String, hostID: String,
-        description: String? = nil, site: String? = nil, metadata: JSONValue? = nil, metrics: ClientMetrics,
+        code: String,
+        type: ClientType,
+        os: String,
+        username: String,
+        version: String,
+        hostID: String,
+        description: String? = nil,
+        site: String? = nil,
+        metadata: JSONValue? = nil,
+        metrics: ClientMetrics,
         lanes: [LaneReport]
     ) {
         self.code = code
@@ -110,7 +118,10 @@ public struct CheckinReport: Sendable, Equatable {
     }
 
     private static func text(
-        _ params: RPCParams, _ name: String, limit: Int, allowEmpty: Bool = false
+        _ params: RPCParams,
+        _ name: String,
+        limit: Int,
+        allowEmpty: Bool = false
     ) throws(RPCError) -> String {
         let value = try params.string(name)
         if !allowEmpty && value.isEmpty { throw .invalidParams("checkin: '\(name)' is empty") }

@@ -45,8 +45,15 @@ public struct ClientMetrics: Sendable, Equatable {
     public var outbound: TrafficFigures
 
     public init(
-        cores: Int64, cpuLoadPercent: Double, memoryUsedPercent: Double, physicalFree: Int64, physicalTotal: Int64,
-        swapFree: Int64, swapTotal: Int64, inbound: TrafficFigures = .unknown, outbound: TrafficFigures = .unknown
+        cores: Int64,
+        cpuLoadPercent: Double,
+        memoryUsedPercent: Double,
+        physicalFree: Int64,
+        physicalTotal: Int64,
+        swapFree: Int64,
+        swapTotal: Int64,
+        inbound: TrafficFigures = .unknown,
+        outbound: TrafficFigures = .unknown
     ) {
         self.cores = cores
         self.cpuLoadPercent = cpuLoadPercent

@@ -49,7 +49,10 @@ public final class CoordinatorConnection: Sendable {
         var trimmed = baseURL
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard trimmed.hasPrefix("http://") || trimmed.hasPrefix("https://") else {
-            throw CoordinatorCallError(kind: .refused(status: 0), message: "the coordinator URL must start with http:// or https://, got '\(baseURL)'")
+            throw CoordinatorCallError(
+                kind: .refused(status: 0),
+                message: "the coordinator URL must start with http:// or https://, got '\(baseURL)'"
+            )
         }
         self.baseURL = trimmed
         var configuration = HTTPClient.Configuration()
@@ -72,7 +75,10 @@ public final class CoordinatorConnection: Sendable {
 
     /// POSTs `body` to `path` and returns the JSON answer of a 2xx; any other outcome is a `CoordinatorCallError`.
     public func post(
-        _ path: String, body: JSONValue, authorization: String? = nil, timeout: Duration = .seconds(30)
+        _ path: String,
+        body: JSONValue,
+        authorization: String? = nil,
+        timeout: Duration = .seconds(30)
     ) async throws(CoordinatorCallError) -> JSONValue {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
@@ -81,7 +87,8 @@ public final class CoordinatorConnection: Sendable {
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         request.body = .bytes(ByteBuffer(bytes: JSONCoding.serialize(body)))
         let prepared = request
-        let outcome: Result<(Int, ByteBuffer), any Error> = await Self.withDeadline(timeout) { [client, maximumReplyBytes] in
+        let outcome: Result<(Int, ByteBuffer), any Error> = await Self.withDeadline(timeout) {
+            [client, maximumReplyBytes] in
             let response = try await client.execute(prepared, timeout: .seconds(Int64(timeout.components.seconds) + 1))
             let bytes = try await response.body.collect(upTo: maximumReplyBytes)
             return (Int(response.status.code), bytes)
@@ -91,25 +98,38 @@ public final class CoordinatorConnection: Sendable {
         switch outcome {
         case .success(let answer): (status, bytes) = answer
         case .failure(let error):
-            throw CoordinatorCallError(kind: .unreachable, message: "cannot reach the coordinator at \(baseURL): \(Self.describe(error))")
+            throw CoordinatorCallError(
+                kind: .unreachable,
+                message: "cannot reach the coordinator at \(baseURL): \(Self.describe(error))"
+            )
         }
         let json = try? JSONCoding.parse(bytes.readableBytesView)
         let detail = json?["error"]?.stringValue ?? String(decoding: bytes.readableBytesView.prefix(200), as: UTF8.self)
         switch status {
         case 200..<300:
             guard let json else {
-                throw CoordinatorCallError(kind: .malformedReply, message: "the coordinator's answer to \(path) is not JSON")
+                throw CoordinatorCallError(
+                    kind: .malformedReply,
+                    message: "the coordinator's answer to \(path) is not JSON"
+                )
             }
             return json
         case 500...:
-            throw CoordinatorCallError(kind: .serverError(status: status), message: "the coordinator failed (HTTP \(status)): \(detail)")
+            throw CoordinatorCallError(
+                kind: .serverError(status: status),
+                message: "the coordinator failed (HTTP \(status)): \(detail)"
+            )
         default:
-            throw CoordinatorCallError(kind: .refused(status: status), message: "the coordinator refused \(path) (HTTP \(status)): \(detail)")
+            throw CoordinatorCallError(
+                kind: .refused(status: status),
+                message: "the coordinator refused \(path) (HTTP \(status)): \(detail)"
+            )
         }
     }
 
     private static func withDeadline<Value: Sendable>(
-        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> Value
+        _ timeout: Duration,
+        _ operation: @escaping @Sendable () async throws -> Value
     ) async -> Result<Value, any Error> {
         await withTaskGroup(of: Result<Value, any Error>?.self) { group in
             group.addTask {
@@ -117,7 +137,11 @@ public final class CoordinatorConnection: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .failure(CoordinatorCallError(kind: .unreachable, message: "no complete answer within \(timeout)"))
+                return Task.isCancelled
+                    ? nil
+                    : .failure(
+                        CoordinatorCallError(kind: .unreachable, message: "no complete answer within \(timeout)")
+                    )
             }
             var first: Result<Value, any Error>?
             while first == nil, let next = await group.next() { first = next }

@@ -82,7 +82,9 @@ public struct RPCParams: Sendable {
         case .some(let other): throw mismatch(name, expected: "a number", found: other)
         }
         if let range, !range.contains(number) {
-            throw .invalidParams("\(method): '\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(number)")
+            throw .invalidParams(
+                "\(method): '\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(number)"
+            )
         }
         return number
     }

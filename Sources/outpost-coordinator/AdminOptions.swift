@@ -14,10 +14,16 @@ struct AdminOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The coordinator's configuration file.", valueName: "path"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("The coordinator's URL (default: from its configuration).", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The coordinator's URL (default: from its configuration).", valueName: "url")
+    )
     var url: String?
 
-    @Option(name: .long, help: ArgumentHelp("The admin API key file (default: from the configuration).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The admin API key file (default: from the configuration).", valueName: "path")
+    )
     var apiKeyFile: String?
 
     @Option(name: .long, help: ArgumentHelp("PEM certificates to trust for an https coordinator.", valueName: "path"))

@@ -35,7 +35,13 @@ struct CoordinatorCommand: ParsableCommand {
             if let next = coordinator["nextCheckin"]?.numberValue { rows.append(("Next check-in", ago(next))) }
             if let lanes = coordinator["lanes"]?.objectValue, !lanes.isEmpty {
                 let disabled = lanes.filter { $0.value["status"]?.stringValue != "online" }.keys.sorted()
-                rows.append(("Lanes", "\(lanes.count) registered" + (disabled.isEmpty ? "" : ", disabled: \(disabled.joined(separator: ", "))")))
+                rows.append(
+                    (
+                        "Lanes",
+                        "\(lanes.count) registered"
+                            + (disabled.isEmpty ? "" : ", disabled: \(disabled.joined(separator: ", "))")
+                    )
+                )
             }
             if let error = coordinator["error"]?.stringValue { rows.append(("Problem", error)) }
             return TextTable.keyValue(rows)
@@ -69,7 +75,10 @@ struct CoordinatorCommand: ParsableCommand {
         func run() throws {
             do {
                 let client = try global.connect(superuser: true)
-                let submitted = try client.call("setLicenseKeyAsync", ["key": .string(key), "validate": .bool(validate)])
+                let submitted = try client.call(
+                    "setLicenseKeyAsync",
+                    ["key": .string(key), "validate": .bool(validate)]
+                )
                 guard let id = submitted["requestId"] else {
                     throw ControlClientError(code: .protocolViolation, message: "outpostd returned no requestId")
                 }

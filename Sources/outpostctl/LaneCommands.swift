@@ -209,7 +209,8 @@ enum StateTable {
         output += "\n\n" + columns(taskLines)
         if let coordinator = state["coordinator"], coordinator["state"]?.stringValue != "unconfigured" {
             let status = coordinator["status"]?.stringValue ?? coordinator["state"]?.stringValue ?? "-"
-            output = "Coordinator: \(status)" + (coordinator["error"]?.stringValue.map { " (\($0))" } ?? "") + "\n\n"
+            output =
+                "Coordinator: \(status)" + (coordinator["error"]?.stringValue.map { " (\($0))" } ?? "") + "\n\n"
                 + output
         }
         return output
@@ -237,4 +238,3 @@ enum StateTable {
         }.joined(separator: "\n")
     }
 }
-

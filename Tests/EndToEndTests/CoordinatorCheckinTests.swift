@@ -155,7 +155,8 @@ struct CoordinatorCheckinTests {
         let bad = try client.call("setLicenseKeyAsync", ["key": "nonsense", "validate": true])["requestId"] ?? .null
         #expect(throws: ControlClientError.self) { _ = try client.call("getRequestResult", ["requestId": bad]) }
         let (token, _) = try coordinator.token()
-        let good = try client.call("setLicenseKeyAsync", ["key": .string(token), "validate": true])["requestId"] ?? .null
+        let good =
+            try client.call("setLicenseKeyAsync", ["key": .string(token), "validate": true])["requestId"] ?? .null
         #expect(try client.call("getRequestResult", ["requestId": good])["site"] == "hq")
         #expect(try eventually { try Self.coordinatorState(daemon)["status"] == "online" })
         #expect(try Self.coordinatorState(daemon)["clientId"] != .string(id))

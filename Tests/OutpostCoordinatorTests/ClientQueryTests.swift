@@ -4,21 +4,24 @@ import Testing
 
 @Suite("Client query language")
 struct ClientQueryTests {
-    @Test("the mission's forms parse", arguments: [
-        "Client",
-        "Client where type=1",
-        "Client where status=online and site_hr=hq",
-        "client WHERE type != 5 AND (status = online OR status = disabled)",
-        "Client where site_hr in (hq, 'lab 2', \"remote\")",
-        "Client where site_hr not in (hq)",
-        "Client where not status=offline",
-        "Client where metrics.c >= 8 and metrics.in.s > -1",
-        "Client where metadata.external.location = custom",
-        "Client where last_checkin >= 2026-11-23T07:51:57 and created < 2027-01-01",
-        "Client where parent = null",
-        "Client where host_id = 12:00:7C:18:F1:11",
-        "Client where status=disabled-offline",
-    ])
+    @Test(
+        "the mission's forms parse",
+        arguments: [
+            "Client",
+            "Client where type=1",
+            "Client where status=online and site_hr=hq",
+            "client WHERE type != 5 AND (status = online OR status = disabled)",
+            "Client where site_hr in (hq, 'lab 2', \"remote\")",
+            "Client where site_hr not in (hq)",
+            "Client where not status=offline",
+            "Client where metrics.c >= 8 and metrics.in.s > -1",
+            "Client where metadata.external.location = custom",
+            "Client where last_checkin >= 2026-11-23T07:51:57 and created < 2027-01-01",
+            "Client where parent = null",
+            "Client where host_id = 12:00:7C:18:F1:11",
+            "Client where status=disabled-offline",
+        ]
+    )
     func parses(_ query: String) throws {
         _ = try ClientQuery.parse(query)
     }
@@ -51,23 +54,26 @@ struct ClientQueryTests {
         #expect(quoted.condition == .comparison(.column("description"), .equal, .text(#"say "hi""#)))
     }
 
-    @Test("malformed queries point at the offending word", arguments: [
-        ("Clients where type=1", "Clients", 1),
-        ("Client type=1", "type", 8),
-        ("Client where typo=1", "typo", 14),
-        ("Client where type=", "", 19),
-        ("Client where type 1", "1", 19),
-        ("Client where (type=1", "", 21),
-        ("Client where type=1 and", "", 24),
-        ("Client where type=1 type=2", "type", 21),
-        ("Client where site_hr in (hq", "", 28),
-        ("Client where site_hr in hq", "hq", 25),
-        ("Client where code = 'open", "'open", 21),
-        ("Client where code ! 1", "!", 19),
-        ("Client where metrics. = 1", "metrics.", 14),
-        ("where type=1", "where", 1),
-        ("", "", 1),
-    ])
+    @Test(
+        "malformed queries point at the offending word",
+        arguments: [
+            ("Clients where type=1", "Clients", 1),
+            ("Client type=1", "type", 8),
+            ("Client where typo=1", "typo", 14),
+            ("Client where type=", "", 19),
+            ("Client where type 1", "1", 19),
+            ("Client where (type=1", "", 21),
+            ("Client where type=1 and", "", 24),
+            ("Client where type=1 type=2", "type", 21),
+            ("Client where site_hr in (hq", "", 28),
+            ("Client where site_hr in hq", "hq", 25),
+            ("Client where code = 'open", "'open", 21),
+            ("Client where code ! 1", "!", 19),
+            ("Client where metrics. = 1", "metrics.", 14),
+            ("where type=1", "where", 1),
+            ("", "", 1),
+        ]
+    )
     func malformed(_ query: String, _ word: String, _ position: Int) {
         #expect {
             try ClientQuery.parse(query)
@@ -88,15 +94,18 @@ struct ClientQueryTests {
         }
     }
 
-    @Test("values are checked against their attribute", arguments: [
-        "Client where status=sleeping",
-        "Client where type=robot",
-        "Client where created > yesterday",
-        "Client where created > 2026-02-31",
-        "Client where benchmark > fast",
-        "Client where type < null",
-        "Client where code in (a, null)",
-    ])
+    @Test(
+        "values are checked against their attribute",
+        arguments: [
+            "Client where status=sleeping",
+            "Client where type=robot",
+            "Client where created > yesterday",
+            "Client where created > 2026-02-31",
+            "Client where benchmark > fast",
+            "Client where type < null",
+            "Client where code in (a, null)",
+        ]
+    )
     func checkedValues(_ query: String) throws {
         let parsed = try ClientQuery.parse(query)
         var compiler = ClientQuerySQL(onlineCutoff: 0)

@@ -37,7 +37,11 @@ struct ClientRegistryTests {
 
         let lanes = try await harness.registry.find("Client where type=5")
         #expect(lanes.count == 2)
-        #expect(lanes.allSatisfy { $0["parent"] == server["id"] && $0["type_hr"] == "lane" && $0["benchmark"]?.numberValue == 100 })
+        #expect(
+            lanes.allSatisfy {
+                $0["parent"] == server["id"] && $0["type_hr"] == "lane" && $0["benchmark"]?.numberValue == 100
+            }
+        )
         #expect(try await harness.registry.find("Client where status=online and site_hr=hq").count == 3)
         #expect(try await harness.registry.find("Client where site_hr in (lab, remote)").isEmpty)
         #expect(try await harness.registry.find("Client where metrics.c >= 8").count == 1)
@@ -101,7 +105,11 @@ struct ClientRegistryTests {
         func status() async throws -> String? { try await harness.registry.client(id)?["status"]?.stringValue }
 
         await #expect(throws: RegistryError.self) { try await harness.registry.deleteOne(id: id) }
-        let disabled = try await harness.registry.update(id: id, data: ["status": "disabled"], modifierID: harness.adminID)
+        let disabled = try await harness.registry.update(
+            id: id,
+            data: ["status": "disabled"],
+            modifierID: harness.adminID
+        )
         #expect(disabled["status"] == "disabled")
         #expect(disabled["modifier"] == .string(harness.adminID))
         await #expect(throws: RegistryError.self) {

@@ -14,14 +14,17 @@ struct CoordinatorConfigurationTests {
         #expect(parsed == CoordinatorConfiguration())
     }
 
-    @Test("beyond loopback only with TLS; unknown keys and bad values are refused", arguments: [
-        ("[coordinator]\nlisten = \"0.0.0.0:8470\"", "beyond loopback"),
-        ("[coordinator]\nlisten = \"[::]:8470\"", "beyond loopback"),
-        ("[coordinator]\nlisten = \"8470\"", "HOST:PORT"),
-        ("[coordinator]\noffline_grase = 10", "offline_grase"),
-        ("[coordinator]\ncheckin_interval = 0", "checkin_interval"),
-        ("[tls]\ncertificate = \"/etc/c.pem\"", "both certificate and key"),
-    ])
+    @Test(
+        "beyond loopback only with TLS; unknown keys and bad values are refused",
+        arguments: [
+            ("[coordinator]\nlisten = \"0.0.0.0:8470\"", "beyond loopback"),
+            ("[coordinator]\nlisten = \"[::]:8470\"", "beyond loopback"),
+            ("[coordinator]\nlisten = \"8470\"", "HOST:PORT"),
+            ("[coordinator]\noffline_grase = 10", "offline_grase"),
+            ("[coordinator]\ncheckin_interval = 0", "checkin_interval"),
+            ("[tls]\ncertificate = \"/etc/c.pem\"", "both certificate and key"),
+        ]
+    )
     func refused(_ text: String, _ expected: String) {
         #expect {
             _ = try CoordinatorConfigurationLoader.parse(text: text, file: "c.toml")

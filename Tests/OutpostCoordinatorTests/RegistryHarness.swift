@@ -46,8 +46,13 @@ final class RegistryHarness: Sendable {
             version: "0.1.0",
             hostID: "DE:A1:48:F1:01:22",
             metrics: ClientMetrics(
-                cores: cores, cpuLoadPercent: 12.5, memoryUsedPercent: 40, physicalFree: 1 << 30,
-                physicalTotal: 4 << 30, swapFree: 0, swapTotal: 0
+                cores: cores,
+                cpuLoadPercent: 12.5,
+                memoryUsedPercent: 40,
+                physicalFree: 1 << 30,
+                physicalTotal: 4 << 30,
+                swapFree: 0,
+                swapTotal: 0
             ),
             lanes: (0..<lanes).map { LaneReport(index: Int64($0), benchmark: 100) }
         )

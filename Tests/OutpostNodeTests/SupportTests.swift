@@ -1,7 +1,7 @@
-@testable import OutpostService
 import Testing
 
 @testable import OutpostNode
+@testable import OutpostService
 
 #if canImport(Glibc)
 import Glibc

@@ -98,7 +98,8 @@ public struct CoordinatorRoutes: Sendable {
     }
 
     private func route(
-        _ router: Router<CoordinatorRequestContext>, _ path: String,
+        _ router: Router<CoordinatorRequestContext>,
+        _ path: String,
         _ handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> JSONValue
     ) {
         router.post(RouterPath(path)) { request, context -> Response in
@@ -111,12 +112,17 @@ public struct CoordinatorRoutes: Sendable {
     }
 
     private func adminRoute(
-        _ router: Router<CoordinatorRequestContext>, _ name: String,
+        _ router: Router<CoordinatorRequestContext>,
+        _ name: String,
         _ handler: @escaping @Sendable (RPCParams) async throws -> JSONValue
     ) {
         route(router, "/api/v1/admin/\(name)") { [admin, exchange] request, context in
             try admin.authenticate(request)
-            let params = try RPCParams(method: name, params: try await exchange.body(request), allowed: Self.adminParameters)
+            let params = try RPCParams(
+                method: name,
+                params: try await exchange.body(request),
+                allowed: Self.adminParameters
+            )
             return try await handler(params)
         }
     }

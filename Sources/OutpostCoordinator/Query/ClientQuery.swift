@@ -113,7 +113,9 @@ struct ClientQueryParser {
             throw fail("expected an attribute name, such as status or type")
         }
         guard let attribute = QueryAttribute(name: name) else {
-            throw fail("unknown attribute; Client has \(QueryAttribute.names.joined(separator: ", ")), metrics.KEY and metadata.KEY")
+            throw fail(
+                "unknown attribute; Client has \(QueryAttribute.names.joined(separator: ", ")), metrics.KEY and metadata.KEY"
+            )
         }
         advance()
         if case .comparison(let comparison) = current.kind {

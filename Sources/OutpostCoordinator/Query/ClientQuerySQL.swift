@@ -14,7 +14,8 @@ struct ClientQuerySQL {
         """
 
     /// Each node followed by its lanes in lane order, nodes oldest first.
-    static let order = " ORDER BY COALESCE(p.created, c.created), COALESCE(c.parent, c.id), c.parent IS NOT NULL, c.lane_index"
+    static let order =
+        " ORDER BY COALESCE(p.created, c.created), COALESCE(c.parent, c.id), c.parent IS NOT NULL, c.lane_index"
 
     /// Check-ins at or after this moment (seconds since 1970) count as online.
     let onlineCutoff: Double
@@ -90,7 +91,8 @@ struct ClientQuerySQL {
     }
 
     private func value(
-        _ value: QueryValue, for attribute: QueryAttribute
+        _ value: QueryValue,
+        for attribute: QueryAttribute
     ) throws(ClientQueryError) -> (any DatabaseValueConvertible)? {
         guard case .column(let name) = attribute else {
             switch value {

@@ -20,7 +20,11 @@ public enum QueryAttribute: Sendable, Equatable {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count >= 2, parts.count <= 8,
             parts.dropFirst().allSatisfy({ part in
-                !part.isEmpty && part.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) }
+                !part.isEmpty
+                    && part.utf8.allSatisfy {
+                        $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5a).contains($0)
+                            || (0x61...0x7a).contains($0)
+                    }
             })
         else { return nil }
         switch parts[0] {

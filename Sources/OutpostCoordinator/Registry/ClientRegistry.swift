@@ -21,7 +21,9 @@ public final class ClientRegistry: Sendable {
     func clockNow() -> Double { clock() }
 
     public init(
-        path: String, offlineGrace: Double, checkinInterval: Double,
+        path: String,
+        offlineGrace: Double,
+        checkinInterval: Double,
         clock: @escaping @Sendable () -> Double = ClientRegistry.wallClock
     ) throws {
         pool = try RegistryDatabase.open(path: path)
@@ -76,7 +78,10 @@ public final class ClientRegistry: Sendable {
     /// Makes an enrollment token for `site`, valid for `lifetime` seconds and, when `uses` is given, that many
     /// enrollments. Only its hash is kept: the token is shown once.
     public func createToken(
-        site: String, lifetime: Double, uses: Int?, creatorID: String
+        site: String,
+        lifetime: Double,
+        uses: Int?,
+        creatorID: String
     ) async throws -> (token: String, id: String, expires: Double) {
         guard !site.isEmpty, site.utf8.count <= 64 else {
             throw RegistryError(.invalid, "a site name is 1 to 64 bytes")
@@ -168,7 +173,12 @@ public final class ClientRegistry: Sendable {
 
     /// A check-in from an enrolled node: authenticates it, stores its report, matches its lane clients to its lanes,
     /// and answers with its status.
-    public func checkin(clientID: String, secret: String, report: CheckinReport, wanIP: String) async throws
+    public func checkin(
+        clientID: String,
+        secret: String,
+        report: CheckinReport,
+        wanIP: String
+    ) async throws
         -> CheckinReply
     {
         let now = clock()
@@ -198,7 +208,12 @@ public final class ClientRegistry: Sendable {
     }
 
     private func recordCheckin(
-        _ db: Database, clientID: String, report: CheckinReport, wanIP: String, now: Double, profileKnown: Bool
+        _ db: Database,
+        clientID: String,
+        report: CheckinReport,
+        wanIP: String,
+        now: Double,
+        profileKnown: Bool
     ) throws -> CheckinReply {
         let profile = JSONCoding.serializeToString(
             [
@@ -243,19 +258,30 @@ public final class ClientRegistry: Sendable {
         guard
             let row = try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT c.disabled, s.name AS site_name FROM clients c JOIN sites s ON s.id = c.site_id WHERE c.id = ?"
+                    sql:
+                        "SELECT c.disabled, s.name AS site_name FROM clients c JOIN sites s ON s.id = c.site_id WHERE c.id = ?"
                 ),
                 arguments: [clientID]
             )
         else { throw RegistryError(.notFound, "client \(clientID) vanished during its check-in") }
         let status: ClientStatus = (row["disabled"] as Bool) ? .disabled : .online
-        return CheckinReply(id: clientID, status: status, interval: checkinInterval, site: row["site_name"], lanes: lanes)
+        return CheckinReply(
+            id: clientID,
+            status: status,
+            interval: checkinInterval,
+            site: row["site_name"],
+            lanes: lanes
+        )
     }
 
     /// Makes the parent's type-5 lane clients match the reported lanes: new ones created, gone ones removed, the rest
     /// stamped with this check-in.
     private func matchLanes(
-        _ db: Database, parentID: String, report: CheckinReport, wanIP: String, now: Double
+        _ db: Database,
+        parentID: String,
+        report: CheckinReport,
+        wanIP: String,
+        now: Double
     ) throws -> [CheckinReply.Lane] {
         var existing: [Int64: (id: String, disabled: Bool)] = [:]
         let rows = try Row.fetchAll(

@@ -13,7 +13,11 @@ import OutpostCheckin
 /// `offline` and `disabled-offline` are never writable: they follow from the check-in clock.
 enum StatusTransition {
     /// The `disabled` flag to store for `requested`, or the reason the change is refused.
-    static func disabledFlag(clientID: String, from current: ClientStatus, to requested: String) throws(RegistryError)
+    static func disabledFlag(
+        clientID: String,
+        from current: ClientStatus,
+        to requested: String
+    ) throws(RegistryError)
         -> Bool
     {
         guard let target = ClientStatus(rawValue: requested) else {

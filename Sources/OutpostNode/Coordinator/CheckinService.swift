@@ -151,8 +151,14 @@ actor CheckinService: Service {
                 }
                 credentials = new
                 StateDirectory.remove(dependencies.stateDirectory + "/" + CoordinatorCredentials.tokenFileName)
-                logger.notice("enrolled with the coordinator", metadata: ["client": "\(reply.id)", "site": "\(reply.site)"])
-                dependencies.recordEvent("coordinatorEnrolled", ["clientId": .string(reply.id), "site": .string(reply.site)])
+                logger.notice(
+                    "enrolled with the coordinator",
+                    metadata: ["client": "\(reply.id)", "site": "\(reply.site)"]
+                )
+                dependencies.recordEvent(
+                    "coordinatorEnrolled",
+                    ["clientId": .string(reply.id), "site": .string(reply.site)]
+                )
             }
             await apply(reply)
             failures = 0
@@ -169,7 +175,10 @@ actor CheckinService: Service {
         do {
             return try CheckinReply(json: json)
         } catch {
-            throw CoordinatorCallError(kind: .malformedReply, message: "the coordinator's answer is malformed: \(error.message)")
+            throw CoordinatorCallError(
+                kind: .malformedReply,
+                message: "the coordinator's answer is malformed: \(error.message)"
+            )
         }
     }
 
@@ -248,9 +257,9 @@ actor CheckinService: Service {
             code: dependencies.nodeName,
             type: type,
             os: "linux",
-            username: Self.userName,
+            username: userName,
             version: OutpostVersion.version,
-            hostID: HostInterfaces.hostID(),
+            hostID: currentHostID(),
             description: settings.description,
             site: settings.site,
             metadata: settings.metadata.map { .object($0.mapValues(JSONValue.string)) },
@@ -259,11 +268,23 @@ actor CheckinService: Service {
         )
     }
 
+    /// `host_id` is read from /sys at most every ten minutes: interfaces rarely change, and a check-in should cost
+    /// the node as little as possible.
+    private var hostID: (value: String, readAt: ContinuousClock.Instant)?
+
+    private func currentHostID() -> String {
+        if let hostID, ContinuousClock.now - hostID.readAt < .seconds(600) { return hostID.value }
+        let value = HostInterfaces.hostID()
+        hostID = (value, .now)
+        return value
+    }
+
     /// The lanes as the supervisor last listed them, read at the start of each cycle.
     private var laneSnapshot: [(id: Int, benchmark: Double?)] = []
 
     private func enrollmentToken() -> String? {
-        let candidates = [dependencies.stateDirectory + "/" + CoordinatorCredentials.tokenFileName]
+        let candidates =
+            [dependencies.stateDirectory + "/" + CoordinatorCredentials.tokenFileName]
             + (dependencies.settings.enrollmentTokenFile.map { [$0] } ?? [])
         for path in candidates {
             if let text = try? StateDirectory.readSmallFile(path),
@@ -282,7 +303,9 @@ actor CheckinService: Service {
         dependencies.publisher.set(["coordinator"], to: .object(state))
     }
 
-    private static var userName: String {
+    private lazy var userName: String = Self.lookUpUserName()
+
+    private static func lookUpUserName() -> String {
         guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "\(geteuid())" }
         return String(cString: name)
     }
@@ -321,7 +344,10 @@ extension CheckinService {
                 result["expires"] = answer["expires"] ?? .null
             } catch {
                 if error.isRetryable {
-                    throw RPCError(code: RPCError.invalidStateCode, message: "cannot validate the key: \(error.message)")
+                    throw RPCError(
+                        code: RPCError.invalidStateCode,
+                        message: "cannot validate the key: \(error.message)"
+                    )
                 }
                 throw .invalidParams("the coordinator does not accept this key: \(error.message)")
             }

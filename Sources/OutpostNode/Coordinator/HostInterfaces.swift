@@ -20,7 +20,8 @@ enum HostInterfaces {
             guard !name.hasPrefix("."), access("\(sysfs)/\(name)/device", F_OK) == 0,
                 let bytes = SmallFile.read("\(sysfs)/\(name)/address", limit: 64)
             else { continue }
-            let address = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first
+            let address =
+                String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isWhitespace).first
                 .map { $0.uppercased() } ?? ""
             guard address.count == 17, address != "00:00:00:00:00:00" else { continue }
             addresses.append(address)

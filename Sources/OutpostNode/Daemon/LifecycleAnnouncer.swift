@@ -1,6 +1,6 @@
 import Logging
-import ServiceLifecycle
 import OutpostService
+import ServiceLifecycle
 
 /// Tells systemd `READY=1` once the daemon serves, and `STOPPING=1` the moment shutdown begins.
 ///

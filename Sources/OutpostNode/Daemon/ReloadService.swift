@@ -1,7 +1,7 @@
 import Logging
+import OutpostService
 import ServiceLifecycle
 import UnixSignals
-import OutpostService
 
 /// Reloads the configuration on SIGHUP: `RELOADING=1`, read the file again, apply what can change while running,
 /// `READY=1`. A file that no longer parses leaves the running configuration in force and logs why.

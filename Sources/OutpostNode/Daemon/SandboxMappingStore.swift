@@ -1,6 +1,6 @@
 import OutpostRPC
-import Synchronization
 import OutpostService
+import Synchronization
 
 /// The sandbox mappings in force, kept in `sandbox-mappings.json` in the state directory so that mappings set through
 /// the API survive restarts.
