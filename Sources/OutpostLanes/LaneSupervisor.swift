@@ -553,9 +553,10 @@ public actor LaneSupervisor: Service {
         let old = hold
         hold = new
         for (id, lane) in lanes {
-            if let control = lane.running?.control {
+            if let running = lane.running {
+                let control = running.control
                 if lane.mode == .pause || new.pausesRunning(id) { control.pause() } else { control.resume() }
-                publishTask(lane.running!.record, paused: control.isPaused)
+                publishTask(running.record, paused: control.isPaused)
             }
             publishLane(id)
             if old.holds(id) && !new.holds(id) { lane.wakeup.yield() }
