@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "outpostctl",
             dependencies: [
-                "OutpostClient", "OutpostRPC", "OutpostState",
+                "OutpostClient", "OutpostRPC", "OutpostState", "OutpostCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

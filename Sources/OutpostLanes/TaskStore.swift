@@ -1,4 +1,5 @@
 import GRDB
+import OutpostCore
 import OutpostRPC
 
 #if canImport(Glibc)
@@ -282,11 +283,7 @@ public final class TaskStore: Sendable {
         }
     }
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec / 1000) / 1_000_000
-    }
+    static func now() -> Double { WallClock.seconds() }
 }
 
 /// A transition the state machine does not allow, or a task that is not there.

@@ -57,7 +57,7 @@ struct AdminOptions: ParsableArguments {
             return answer
         } catch {
             await connection.shutdown()
-            printError("outpost-coordinator: \(error.message)")
+            StandardError.write(line: "outpost-coordinator: \(error.message)")
             switch error.kind {
             case .refused(status: 401), .refused(status: 403): throw ExitCode(77)
             case .unreachable: throw ExitCode(69)
@@ -65,11 +65,6 @@ struct AdminOptions: ParsableArguments {
             }
         }
     }
-}
-
-func printError(_ text: String) {
-    var line = Array((text + "\n").utf8)
-    _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
 /// `30s`, `15m`, `24h`, `7d` or plain seconds.

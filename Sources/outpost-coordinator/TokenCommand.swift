@@ -1,5 +1,6 @@
 import ArgumentParser
 import OutpostRPC
+import OutpostService
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,8 +36,9 @@ struct TokenCommand: AsyncParsableCommand {
                 print(JSONCoding.serializeToString(answer))
             } else {
                 print(answer["token"]?.stringValue ?? "")
-                printError(
-                    "token for site \(answer["site"]?.stringValue ?? site), valid until "
+                StandardError.write(
+                    line:
+                        "token for site \(answer["site"]?.stringValue ?? site), valid until "
                         + "\(answer["expires"]?.stringValue ?? "?") UTC; put it in the node's enrollment_token_file"
                 )
             }

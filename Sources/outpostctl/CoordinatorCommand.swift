@@ -1,5 +1,6 @@
 import ArgumentParser
 import OutpostClient
+import OutpostCore
 import OutpostRPC
 
 #if canImport(Glibc)
@@ -50,15 +51,9 @@ struct CoordinatorCommand: ParsableCommand {
         private static func text(_ value: JSONValue?) -> String { value?.stringValue ?? "-" }
 
         private static func ago(_ time: Double) -> String {
-            let delta = Int((time - wallClock()).rounded())
+            let delta = Int((time - WallClock.seconds()).rounded())
             if delta >= 0 { return "in \(delta) s" }
             return "\(-delta) s ago"
-        }
-
-        private static func wallClock() -> Double {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
         }
     }
 

@@ -20,7 +20,7 @@ public enum CoordinatorDaemon {
         do {
             configuration = try CoordinatorConfigurationLoader.load(path: configurationPath, isExplicit: isExplicit)
         } catch {
-            printError("outpost-coordinator: configuration error: \(error)")
+            StandardError.write(line: "outpost-coordinator: configuration error: \(error)")
             return ConfigurationError.exitStatus
         }
         let levelControl = LogLevelControl(configuration.logLevel)
@@ -110,10 +110,5 @@ public enum CoordinatorDaemon {
         )
         guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return http }
         return try .tls(http, tlsConfiguration: try TLSSettings.server(certificate: certificate, key: key))
-    }
-
-    private static func printError(_ text: String) {
-        var line = Array((text + "\n").utf8)
-        _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

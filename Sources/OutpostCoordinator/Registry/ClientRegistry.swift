@@ -1,5 +1,6 @@
 import GRDB
 import OutpostCheckin
+import OutpostCore
 import OutpostCrypto
 import OutpostRPC
 
@@ -24,18 +25,12 @@ public final class ClientRegistry: Sendable {
         path: String,
         offlineGrace: Double,
         checkinInterval: Double,
-        clock: @escaping @Sendable () -> Double = ClientRegistry.wallClock
+        clock: @escaping @Sendable () -> Double = WallClock.seconds
     ) throws {
         pool = try RegistryDatabase.open(path: path)
         self.offlineGrace = offlineGrace
         self.checkinInterval = checkinInterval
         self.clock = clock
-    }
-
-    public static let wallClock: @Sendable () -> Double = {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     static func newID() -> String { Hex.encode(SecretBytes.random(count: 12)) }
@@ -158,15 +153,19 @@ public final class ClientRegistry: Sendable {
             try db.execute(
                 sql: """
                     INSERT INTO clients (id, code, user_id, created, type, site_id, description, metadata, modified,
-                                         modifier, secret_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                         modifier, secret_hash, node_profile)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     id, report.code, userID, now, report.type.rawValue, siteID, report.description ?? "",
                     JSONCoding.serializeToString(report.metadata ?? [:]), now, userID, Self.hash(secret),
+                    Self.profile(of: report),
                 ]
             )
-            return try self.recordCheckin(db, clientID: id, report: report, wanIP: wanIP, now: now, profileKnown: true)
+            guard let stored = try Self.storedState(db, clientID: id) else {
+                throw RegistryError(.notFound, "client \(id) vanished during its enrollment")
+            }
+            return try self.recordCheckin(db, clientID: id, report: report, wanIP: wanIP, now: now, stored: stored)
         }
         return (reply, secret)
     }
@@ -184,12 +183,9 @@ public final class ClientRegistry: Sendable {
         let now = clock()
         let presented = Self.hash(secret)
         return try await pool.write { db in
-            let statement = try db.cachedStatement(
-                sql: "SELECT secret_hash, parent FROM clients WHERE id = ?"
-            )
-            guard let row = try Row.fetchOne(statement, arguments: [clientID]),
-                let stored: String = row["secret_hash"],
-                SecretBytes.equal(Array(stored.utf8), Array(presented.utf8))
+            guard let stored = try Self.storedState(db, clientID: clientID),
+                let secretHash: String = stored["secret_hash"],
+                SecretBytes.equal(Array(secretHash.utf8), Array(presented.utf8))
             else {
                 throw RegistryError(
                     .unauthorized,
@@ -202,9 +198,33 @@ public final class ClientRegistry: Sendable {
                 report: report,
                 wanIP: wanIP,
                 now: now,
-                profileKnown: false
+                stored: stored
             )
         }
+    }
+
+    /// What a check-in reads of the client before it writes, in one query: the secret to check, the node's profile as
+    /// last sent, the disabled flag and the site's name (the last two go into the reply).
+    private static func storedState(_ db: Database, clientID: String) throws -> Row? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT c.secret_hash, c.node_profile, c.disabled, s.name AS site_name
+                    FROM clients c JOIN sites s ON s.id = c.site_id WHERE c.id = ?
+                    """
+            ),
+            arguments: [clientID]
+        )
+    }
+
+    /// The node's own description, site and metadata as one text, to tell when they change on the node.
+    private static func profile(of report: CheckinReport) -> String {
+        JSONCoding.serializeToString(
+            [
+                "description": report.description.map(JSONValue.string) ?? .null,
+                "site": report.site.map(JSONValue.string) ?? .null, "metadata": report.metadata ?? .null,
+            ]
+        )
     }
 
     private func recordCheckin(
@@ -213,20 +233,12 @@ public final class ClientRegistry: Sendable {
         report: CheckinReport,
         wanIP: String,
         now: Double,
-        profileKnown: Bool
+        stored: Row
     ) throws -> CheckinReply {
-        let profile = JSONCoding.serializeToString(
-            [
-                "description": report.description.map(JSONValue.string) ?? .null,
-                "site": report.site.map(JSONValue.string) ?? .null, "metadata": report.metadata ?? .null,
-            ]
-        )
-        let current = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT node_profile, disabled, site_id FROM clients WHERE id = ?"),
-            arguments: [clientID]
-        )
+        let profile = Self.profile(of: report)
+        var siteName: String = stored["site_name"]
         // The node's own description, site and metadata apply when they change on the node, not at every check-in.
-        if !profileKnown, let current, (current["node_profile"] as String?) != profile {
+        if (stored["node_profile"] as String?) != profile {
             if let description = report.description {
                 try db.execute(
                     sql: "UPDATE clients SET description = ? WHERE id = ?",
@@ -240,8 +252,13 @@ public final class ClientRegistry: Sendable {
                 )
             }
             if let site = report.site, let siteID = try Self.siteID(db, nameOrID: site, create: true) {
-                try db.execute(sql: "UPDATE clients SET site_id = ? WHERE id = ?", arguments: [siteID, clientID])
-                try db.execute(sql: "UPDATE clients SET site_id = ? WHERE parent = ?", arguments: [siteID, clientID])
+                try db.execute(
+                    sql: "UPDATE clients SET site_id = ? WHERE id = ? OR parent = ?",
+                    arguments: [siteID, clientID, clientID]
+                )
+                siteName =
+                    try String.fetchOne(db, sql: "SELECT name FROM sites WHERE id = ?", arguments: [siteID])
+                    ?? siteName
             }
         }
         try db.cachedStatement(
@@ -255,23 +272,8 @@ public final class ClientRegistry: Sendable {
             JSONCoding.serializeToString(report.metrics.json), now, now, clientID, profile, clientID,
         ])
         let lanes = try matchLanes(db, parentID: clientID, report: report, wanIP: wanIP, now: now)
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql:
-                        "SELECT c.disabled, s.name AS site_name FROM clients c JOIN sites s ON s.id = c.site_id WHERE c.id = ?"
-                ),
-                arguments: [clientID]
-            )
-        else { throw RegistryError(.notFound, "client \(clientID) vanished during its check-in") }
-        let status: ClientStatus = (row["disabled"] as Bool) ? .disabled : .online
-        return CheckinReply(
-            id: clientID,
-            status: status,
-            interval: checkinInterval,
-            site: row["site_name"],
-            lanes: lanes
-        )
+        let status: ClientStatus = (stored["disabled"] as Bool) ? .disabled : .online
+        return CheckinReply(id: clientID, status: status, interval: checkinInterval, site: siteName, lanes: lanes)
     }
 
     /// Makes the parent's type-5 lane clients match the reported lanes: new ones created, gone ones removed, the rest

@@ -303,18 +303,9 @@ actor CheckinService: Service {
         dependencies.publisher.set(["coordinator"], to: .object(state))
     }
 
-    private lazy var userName: String = Self.lookUpUserName()
+    private lazy var userName: String = UnixUser.name(of: geteuid()) ?? "\(geteuid())"
 
-    private static func lookUpUserName() -> String {
-        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "\(geteuid())" }
-        return String(cString: name)
-    }
-
-    static func now() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
+    static func now() -> Double { WallClock.seconds() }
 }
 
 extension CheckinService {

@@ -23,7 +23,7 @@ public enum NodeDaemon {
         do {
             configuration = try source.load()
         } catch {
-            printToStandardError("outpostd: configuration error: \(error)")
+            StandardError.write(line: "outpostd: configuration error: \(error)")
             return ConfigurationError.exitStatus
         }
 
@@ -200,10 +200,5 @@ public enum NodeDaemon {
                 recordEvent: { name, fields in _ = events.record(name, fields) }
             )
         )
-    }
-
-    static func printToStandardError(_ text: String) {
-        let line = Array((text + "\n").utf8)
-        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

@@ -50,11 +50,5 @@ enum NodeStateTree {
         return "Linux"
     }
 
-    private static var totalMemoryBytes: Int64 {
-        for line in SmallFile.lines("/proc/meminfo") where line.hasPrefix("MemTotal:") {
-            let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-            return kilobytes * 1024
-        }
-        return 0
-    }
+    private static var totalMemoryBytes: Int64 { SystemMetrics.memoryInfo()["MemTotal"] ?? 0 }
 }

@@ -281,11 +281,7 @@ actor RequestRegistry {
         settings = new
     }
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
+    static func now() -> Double { WallClock.seconds() }
 }
 
 extension RPCError {
