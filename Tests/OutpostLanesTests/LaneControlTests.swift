@@ -150,6 +150,9 @@ struct LaneControlTests {
             environment: ["OUTPOST_TASK=\(first.nodeID)/\(id)"]
         )
         defer { first.remove() }
+        // The dead daemon's task had made its checkpoint: wait for the stray to get that far, or a busy machine lets
+        // the new daemon end it first and the rerun would start from scratch (and sleep).
+        try await first.waitUntil("the stray's checkpoint") { access(first.slot(id) + "/checkpoint", F_OK) == 0 }
         let second = try LaneHarness(directory: first.directory, nodeID: first.nodeID)
         second.start()
         let record = try await second.waitUntilFinished(id)

@@ -44,6 +44,17 @@ struct NodeConfigurationLoaderTests {
                 kill_grace = 2
                 check_interval_ms = 250
                 niceness = 10
+                [coordinator]
+                url = "https://coordinator.example.org:8470"
+                enrollment_token_file = "/etc/outpost/enrollment.token"
+                ca_file = "/etc/outpost/ca.pem"
+                checkin_interval = 30
+                when_disabled = "pause"
+                description = "rack 4"
+                site = "hq"
+                client_type = "user_server"
+                [coordinator.metadata]
+                rack = "4"
                 [log]
                 level = "debug"
                 """,
@@ -62,6 +73,14 @@ struct NodeConfigurationLoaderTests {
         #expect(lanes.lanes.maxRuntimeSeconds == 3600 && lanes.lanes.maxRestarts == 5 && lanes.lanes.finishedKept == 10)
         #expect(lanes.controlGroup == "render" && lanes.outputLimitBytes == 1 << 20 && lanes.killGraceSeconds == 2)
         #expect(lanes.checkIntervalMilliseconds == 250 && lanes.niceness == 10)
+        let coordinator = configuration.coordinator
+        #expect(coordinator.url == "https://coordinator.example.org:8470" && coordinator.checkinIntervalSeconds == 30)
+        #expect(coordinator.enrollmentTokenFile == "/etc/outpost/enrollment.token")
+        #expect(coordinator.caFile == "/etc/outpost/ca.pem" && coordinator.whenDisabled == .pause)
+        #expect(
+            coordinator.description == "rack 4" && coordinator.site == "hq" && coordinator.clientType == .userServer
+        )
+        #expect(coordinator.metadata == ["rack": "4"])
     }
 
     @Test(
@@ -76,6 +95,11 @@ struct NodeConfigurationLoaderTests {
             ("\n\n[node\n", "t.toml:3: "),
             ("[lanes]\nniceness = 20\n", "t.toml:2: key 'lanes.niceness': must be between 0 and 19"),
             ("[lanes]\nmemory = 1\n", "t.toml:2: key 'lanes.memory': unknown key in [lanes]"),
+            ("[coordinator]\nurl = \"ftp://c\"\n", "t.toml:2: key 'coordinator.url': must start with https://"),
+            ("[coordinator]\nwhen_disabled = \"stop\"\n", "t.toml:2: key 'coordinator.when_disabled': must be"),
+            ("[coordinator]\nclient_type = \"app\"\n", "t.toml:2: key 'coordinator.client_type': must be"),
+            ("[coordinator]\ncheckin_interval = 0\n", "t.toml:2: key 'coordinator.checkin_interval': must be"),
+            ("[coordinator]\ntoken = \"x\"\n", "t.toml:2: key 'coordinator.token': unknown key in [coordinator]"),
         ]
     )
     func errors(text: String, expected: String) {
