@@ -64,6 +64,9 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(name: "OutpostRPC", dependencies: ["OutpostCore"], swiftSettings: strictSwift),
+        // BOINC's scheduler RPC as values: the XML reader and writer, requests, replies, the upload protocol. Pure:
+        // bytes in, values out, no sockets.
+        .target(name: "OutpostScheduler", swiftSettings: strictSwift),
         .target(name: "OutpostFiles", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostState", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
         .target(
@@ -140,6 +143,12 @@ let package = Package(
         .testTarget(name: "OutpostTOMLTests", dependencies: ["OutpostTOML"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostFilesTests", dependencies: ["OutpostFiles"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostRPCTests", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "OutpostSchedulerTests",
+            dependencies: ["OutpostScheduler", "OutpostCrypto"],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "OutpostStateTests",
             dependencies: ["OutpostState", "OutpostRPC"],
