@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "OutpostCheckin",
             dependencies: [
-                "OutpostRPC",
+                "OutpostRPC", "OutpostCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,6 +108,7 @@ let package = Package(
             name: "OutpostCoordinator",
             dependencies: [
                 "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostService", "OutpostCheckin", "OutpostCrypto",
+                "OutpostScheduler",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -124,8 +125,9 @@ let package = Package(
         .executableTarget(
             name: "outpost-coordinator",
             dependencies: [
-                "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCore", "OutpostService",
+                "OutpostCoordinator", "OutpostCheckin", "OutpostRPC", "OutpostCore", "OutpostService", "OutpostCrypto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

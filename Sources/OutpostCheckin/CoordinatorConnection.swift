@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import OutpostCore
 import OutpostRPC
 
 /// Why a call to the coordinator failed, sorted the way callers must react: retry later, or stop and tell a person.
@@ -86,6 +87,56 @@ public final class CoordinatorConnection: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         request.body = .bytes(ByteBuffer(bytes: JSONCoding.serialize(body)))
+        return try await send(request, path: path, timeout: timeout)
+    }
+
+    /// PUTs the file at `filePath` (streamed, never read whole) to `path`; the JSON answer of a 2xx.
+    public func putFile(
+        _ path: String,
+        filePath: String,
+        authorization: String? = nil,
+        timeout: Duration = .seconds(3600)
+    ) async throws(CoordinatorCallError) -> JSONValue {
+        guard let chunks = FileChunks(path: filePath) else {
+            throw CoordinatorCallError(kind: .refused(status: 0), message: "cannot read \(filePath)")
+        }
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        request.body = .stream(chunks.map { ByteBuffer(bytes: $0) }, length: .known(chunks.size))
+        return try await send(request, path: path, timeout: timeout)
+    }
+
+    /// GETs `path` and hands each chunk of a 2xx body to `consume` (an output file to standard output).
+    public func download(
+        _ path: String,
+        authorization: String? = nil,
+        consume: @escaping @Sendable (ByteBuffer) throws -> Void
+    ) async throws(CoordinatorCallError) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        let prepared = request
+        let outcome: Result<Int, any Error> = await Self.withDeadline(.seconds(3600)) { [client] in
+            let response = try await client.execute(prepared, timeout: .seconds(30))
+            guard response.status.code == 200 else { return Int(response.status.code) }
+            for try await chunk in response.body { try consume(chunk) }
+            return 200
+        }
+        switch outcome {
+        case .success(200): return
+        case .success(let status):
+            throw CoordinatorCallError(kind: .refused(status: status), message: "the coordinator refused \(path) (HTTP \(status))")
+        case .failure(let error):
+            throw CoordinatorCallError(kind: .unreachable, message: "cannot fetch \(path): \(Self.describe(error))")
+        }
+    }
+
+    private func send(
+        _ request: HTTPClientRequest,
+        path: String,
+        timeout: Duration
+    ) async throws(CoordinatorCallError) -> JSONValue {
         let prepared = request
         let outcome: Result<(Int, ByteBuffer), any Error> = await Self.withDeadline(timeout) {
             [client, maximumReplyBytes] in

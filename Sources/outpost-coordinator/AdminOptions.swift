@@ -35,6 +35,16 @@ struct AdminOptions: ParsableArguments {
     /// Calls one admin endpoint and returns its JSON answer; failures become a message and exit status 1 (or 77 for
     /// a refused key, 69 for an unreachable coordinator).
     func call(_ name: String, _ body: JSONValue) async throws -> JSONValue {
+        try await withConnection { (connection, authorization) throws(CoordinatorCallError) in
+            try await connection.post("/api/v1/admin/\(name)", body: body, authorization: authorization)
+        }
+    }
+
+    /// Runs `operation` with a connection to the coordinator and the admin authorization header; maps failures to
+    /// messages and exit statuses as `call` does.
+    func withConnection<Value>(
+        _ operation: (CoordinatorConnection, String) async throws(CoordinatorCallError) -> Value
+    ) async throws -> Value {
         let configuration: CoordinatorConfiguration
         do {
             configuration = try CoordinatorConfigurationLoader.load(
@@ -52,7 +62,7 @@ struct AdminOptions: ParsableArguments {
         }
         let connection = try CoordinatorConnection(baseURL: url ?? configuration.url, caFile: caFile)
         do {
-            let answer = try await connection.post("/api/v1/admin/\(name)", body: body, authorization: "Bearer \(key)")
+            let answer = try await operation(connection, "Bearer \(key)")
             await connection.shutdown()
             return answer
         } catch {

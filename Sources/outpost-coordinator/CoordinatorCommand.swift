@@ -13,7 +13,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "outpost-coordinator",
         abstract: "The Outpost coordinator: client registry, check-ins and the admin API.",
         version: "\(OutpostVersion.version) (build \(OutpostVersion.revision))",
-        subcommands: [ServeCommand.self, TokenCommand.self, ClientsCommand.self],
+        subcommands: [
+            ServeCommand.self, TokenCommand.self, ClientsCommand.self, AppCommand.self, AccountCommand.self,
+            SubmitCommand.self, ResultsCommand.self, OutputCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self
     )
 }

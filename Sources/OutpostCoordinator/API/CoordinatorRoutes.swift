@@ -8,11 +8,19 @@ import OutpostRPC
 /// tokens) behind the API key.
 public struct CoordinatorRoutes: Sendable {
     let registry: ClientRegistry
+    let project: ProjectStore?
     let admin: AdminAuthenticator
     let exchange: JSONExchange
 
-    public init(registry: ClientRegistry, apiKey: String, adminUserID: String, maximumBodyBytes: Int) {
+    public init(
+        registry: ClientRegistry,
+        project: ProjectStore? = nil,
+        apiKey: String,
+        adminUserID: String,
+        maximumBodyBytes: Int
+    ) {
         self.registry = registry
+        self.project = project
         admin = AdminAuthenticator(key: apiKey, userID: adminUserID)
         exchange = JSONExchange(maximumBodyBytes: maximumBodyBytes)
     }
@@ -82,6 +90,7 @@ public struct CoordinatorRoutes: Sendable {
                 "expires": .string(ClientTimestamp.format(created.expires)),
             ]
         }
+        if let project { ProjectRoutes(project: project, admin: admin).add(to: router, routes: self) }
         return router
     }
 
@@ -90,6 +99,20 @@ public struct CoordinatorRoutes: Sendable {
         "entity", "query", "id", "data", "site", "expires_seconds", "uses",
     ]
 
+    /// An admin call with its own parameter names (the project's calls).
+    func adminCall(
+        _ router: Router<CoordinatorRequestContext>,
+        _ name: String,
+        allowed: Set<String>,
+        _ handler: @escaping @Sendable (RPCParams) async throws -> JSONValue
+    ) {
+        route(router, "/api/v1/admin/\(name)") { [admin, exchange] request, _ in
+            try admin.authenticate(request)
+            let params = try RPCParams(method: name, params: try await exchange.body(request), allowed: allowed)
+            return try await handler(params)
+        }
+    }
+
     private static func requireClientEntity(_ params: RPCParams) throws(RegistryError) {
         let entity = (try? params.optionalString("entity")) ?? nil
         guard entity == nil || entity?.lowercased() == "client" else {
@@ -97,7 +120,7 @@ public struct CoordinatorRoutes: Sendable {
         }
     }
 
-    private func route(
+    func route(
         _ router: Router<CoordinatorRequestContext>,
         _ path: String,
         _ handler: @escaping @Sendable (Request, CoordinatorRequestContext) async throws -> JSONValue

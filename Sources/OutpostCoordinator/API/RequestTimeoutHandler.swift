@@ -1,11 +1,13 @@
 import NIOCore
 import NIOHTTPTypes
 
-/// Closes a connection that does not deliver a whole request within `timeout` of opening or of its last response.
+/// Closes a connection that does not deliver a request head within `timeout` of opening or of its last response, or
+/// whose body stalls for `timeout`.
 ///
 /// Why: an idle timeout alone lets a slowloris client hold a connection forever by sending one header byte every few
-/// seconds. Here the clock runs from the moment the server is ready for a request until that request's last body
-/// byte arrives, however the bytes trickle in; a slow client loses only its own connection.
+/// seconds. Here the clock runs from the moment the server is ready for a request until its head has arrived, however
+/// the bytes trickle in; a slow client loses only its own connection. A body (an upload of a gigabyte) may take longer
+/// than that as long as its data keeps coming: each part re-arms the clock.
 final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -29,7 +31,10 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { disarm() }
+        switch unwrapInboundIn(data) {
+        case .head, .body: arm(context)
+        case .end: disarm()
+        }
         context.fireChannelRead(data)
     }
 

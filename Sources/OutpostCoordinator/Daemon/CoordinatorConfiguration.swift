@@ -18,8 +18,25 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var logLevel: Logger.Level = .info
+    /// `[project]`: the BOINC project the coordinator serves (its URLs follow from `url`).
+    public var projectName = "Outpost"
+    public var requestDelaySeconds = 1
+    public var maximumInProgressPerProcessor = 2
+    public var defaultDeadlineSeconds = 86_400
+    public var defaultMaximumAttempts = 3
 
     public init() {}
+
+    /// The project's settings, below this coordinator's URL.
+    public var projectSettings: ProjectSettings {
+        var settings = ProjectSettings(baseURL: url)
+        settings.name = projectName
+        settings.requestDelaySeconds = Double(requestDelaySeconds)
+        settings.maximumInProgressPerProcessor = maximumInProgressPerProcessor
+        settings.defaultDeadlineSeconds = Double(defaultDeadlineSeconds)
+        settings.defaultMaximumAttempts = defaultMaximumAttempts
+        return settings
+    }
 
     public var resolvedAPIKeyFile: String { apiKeyFile ?? stateDirectory + "/admin.key" }
     public var registryPath: String { stateDirectory + "/registry.sqlite" }
@@ -48,7 +65,7 @@ public enum CoordinatorConfigurationLoader {
 
     public static func parse(text: String, file: String) throws(ConfigurationError) -> CoordinatorConfiguration {
         let root = try ConfigurationFile.root(text: text, file: file)
-        try root.rejectUnknownKeys(known: ["coordinator", "tls", "log"])
+        try root.rejectUnknownKeys(known: ["coordinator", "tls", "log", "project"])
         var configuration = CoordinatorConfiguration()
         if let section = try root.subsection("coordinator") {
             try section.rejectUnknownKeys(known: [
@@ -86,6 +103,24 @@ public enum CoordinatorConfigurationLoader {
             configuration.tlsKey = try tls.path("key")
             guard (configuration.tlsCertificate == nil) == (configuration.tlsKey == nil) else {
                 throw tls.error("certificate", "TLS needs both certificate and key")
+            }
+        }
+        if let project = try root.subsection("project") {
+            try project.rejectUnknownKeys(known: [
+                "name", "request_delay", "max_in_progress_per_cpu", "default_deadline", "max_attempts",
+            ])
+            if let value = try project.nonEmptyString("name") { configuration.projectName = value }
+            if let value = try project.integer("request_delay", in: 0...86_400) {
+                configuration.requestDelaySeconds = value
+            }
+            if let value = try project.integer("max_in_progress_per_cpu", in: 1...1000) {
+                configuration.maximumInProgressPerProcessor = value
+            }
+            if let value = try project.integer("default_deadline", in: 1...(366 * 86_400)) {
+                configuration.defaultDeadlineSeconds = value
+            }
+            if let value = try project.integer("max_attempts", in: 1...100) {
+                configuration.defaultMaximumAttempts = value
             }
         }
         if let log = try root.subsection("log") {

@@ -34,6 +34,7 @@ public enum CoordinatorDaemon {
         let notifier = SystemdNotifier()
 
         let registry: ClientRegistry
+        let project: ProjectStore
         let apiKey: String
         do {
             try StateDirectory.prepare(configuration.stateDirectory)
@@ -47,6 +48,11 @@ public enum CoordinatorDaemon {
                 offlineGrace: Double(configuration.offlineGraceSeconds),
                 checkinInterval: Double(configuration.checkinIntervalSeconds)
             )
+            project = try ProjectStore(
+                registry: registry,
+                settings: configuration.projectSettings,
+                directories: ProjectDirectories(stateDirectory: configuration.stateDirectory)
+            )
         } catch {
             logger.critical("cannot use the state directory: \(error)")
             return StateDirectoryError.exitStatus
@@ -56,6 +62,7 @@ public enum CoordinatorDaemon {
             let adminID = try await registry.adminUser(name: "admin")
             let routes = CoordinatorRoutes(
                 registry: registry,
+                project: project,
                 apiKey: apiKey,
                 adminUserID: adminID,
                 maximumBodyBytes: configuration.maximumBodyBytes

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The coordinator's registry file (`registry.sqlite` in its state directory): users, sites, enrollment tokens and
-/// clients.
+/// clients, and the BOINC project's tables (`ProjectSchema`).
 ///
 /// WAL lets `find` read while check-ins write. `synchronous = NORMAL`: a commit survives a crash of the coordinator;
 /// a power cut can lose the last check-ins (they are repeated within a minute), never the file's consistency.
@@ -79,6 +79,7 @@ enum RegistryDatabase {
                     """
             )
         }
+        ProjectSchema.register(in: &migrator)
         return migrator
     }
 }
