@@ -86,7 +86,8 @@ let package = Package(
             name: "OutpostNode",
             dependencies: [
                 "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "OutpostState", "OutpostLanes", "CSystemd",
-                "CLinuxShims", "OutpostService", "OutpostCheckin",
+                "CLinuxShims", "OutpostService", "OutpostCheckin", "OutpostScheduler", "OutpostCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -64,25 +64,6 @@ final class IncomingFile {
         return Hex.encode(digest.take()?.finish() ?? [])
     }
 
-    /// The MD5 and size of a whole file on disk, or nil when it cannot be read.
-    static func digest(of path: String) -> (md5: String, size: Int64)? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var digest = MessageDigest(.md5)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var size: Int64 = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            size += Int64(count)
-        }
-        return (Hex.encode(digest.finish()), size)
-    }
-
     static func size(of path: String) -> Int64? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }

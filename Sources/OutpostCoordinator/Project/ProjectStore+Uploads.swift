@@ -1,4 +1,5 @@
 import GRDB
+import OutpostCrypto
 import OutpostRPC
 import OutpostScheduler
 
@@ -56,7 +57,7 @@ extension ProjectStore {
             throw RegistryError(.conflict, "received \(received) of \(nbytes) bytes; resume the upload")
         }
         guard let md5, !md5.isEmpty else { return }
-        let digest = upload.offset == 0 ? partialDigest : IncomingFile.digest(of: upload.file.path)?.md5
+        let digest = upload.offset == 0 ? partialDigest : FileDigest.md5(path: upload.file.path)?.md5
         guard digest == md5.lowercased() else {
             unlink(upload.file.path)
             throw RegistryError(.invalid, "the file's MD5 is \(digest ?? "unreadable"), the client said \(md5)")

@@ -9,6 +9,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var requests = Requests()
     public var lanes = Lanes()
     public var coordinator = Coordinator()
+    public var scheduler = Scheduler()
     /// `[sandbox]`: user name ("" for everyone without a mapping of their own) → named roots, or nil for "not
     /// sandboxed". Empty by default: a non-superuser reaches nothing until an admin maps a sandbox.
     public var sandbox: [String: [String: String]?] = [:]
@@ -41,6 +42,31 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var checkIntervalMilliseconds: Int64 = 1000
         /// The tasks' nice value.
         public var niceness: Int32 = 19
+    }
+
+    /// `[scheduler]`: where the node gets BOINC work.
+    public struct Scheduler: Sendable, Equatable {
+        /// Fetch work at all. With a coordinator and no `project_url`, the coordinator's project is used.
+        public var enabled = true
+        /// A BOINC project's master URL; nil: `<coordinator url>/boinc/` when a coordinator is set, else none.
+        public var projectURL: String?
+        /// A file holding the account's authenticator (mode 0600); nil: the node's coordinator credentials.
+        public var authenticatorFile: String?
+        public var platform = "x86_64-pc-linux-gnu"
+        /// Work to keep, in days of the lanes' time: at least the minimum, up to minimum + additional.
+        public var workBufferMinimumDays = 0.01
+        public var workBufferAdditionalDays = 0.01
+        /// Downloads of one job at once.
+        public var maximumConcurrentTransfers = 4
+
+        /// The project this node takes work from, if any.
+        public func effectiveProjectURL(coordinator: String?) -> String? {
+            guard enabled else { return nil }
+            if let projectURL { return projectURL }
+            guard var base = coordinator else { return nil }
+            while base.hasSuffix("/") { base.removeLast() }
+            return base + "/boinc/"
+        }
     }
 
     /// `[node]`

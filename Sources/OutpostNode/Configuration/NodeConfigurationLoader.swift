@@ -37,7 +37,9 @@ public enum NodeConfigurationLoader {
     /// Parses configuration text; `file` names it in errors.
     public static func parse(text: String, file: String) throws(ConfigurationError) -> NodeConfiguration {
         let root = try ConfigurationFile.root(text: text, file: file)
-        try root.rejectUnknownKeys(known: ["node", "control", "log", "requests", "lanes", "sandbox", "coordinator"])
+        try root.rejectUnknownKeys(known: [
+            "node", "control", "log", "requests", "lanes", "sandbox", "coordinator", "scheduler",
+        ])
         var configuration = NodeConfiguration()
 
         if let node = try root.subsection("node") {
@@ -88,6 +90,9 @@ public enum NodeConfigurationLoader {
         if let coordinator = try root.subsection("coordinator") {
             configuration.coordinator = try parseCoordinator(coordinator)
         }
+        if let scheduler = try root.subsection("scheduler") {
+            configuration.scheduler = try parseScheduler(scheduler)
+        }
         if let sandbox = try root.subsection("sandbox") {
             configuration.sandbox = try parseSandbox(sandbox)
         }
@@ -131,6 +136,32 @@ public enum NodeConfigurationLoader {
         }
         if let value = try section.integer("niceness", in: 0...19) { lanes.niceness = Int32(value) }
         return lanes
+    }
+
+    /// `[scheduler]`: the BOINC project the node works for.
+    static func parseScheduler(_ section: ConfigurationSection) throws(ConfigurationError) -> NodeConfiguration.Scheduler {
+        try section.rejectUnknownKeys(known: [
+            "enabled", "project_url", "authenticator_file", "platform", "work_buf_min_days", "work_buf_additional_days",
+            "max_concurrent_transfers",
+        ])
+        var scheduler = NodeConfiguration.Scheduler()
+        if let value = try section.boolean("enabled") { scheduler.enabled = value }
+        if let url = try section.nonEmptyString("project_url") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw section.error("project_url", "must be an http:// or https:// URL")
+            }
+            scheduler.projectURL = url
+        }
+        scheduler.authenticatorFile = try section.path("authenticator_file")
+        if let value = try section.nonEmptyString("platform") { scheduler.platform = value }
+        if let value = try section.number("work_buf_min_days", in: 0...10) { scheduler.workBufferMinimumDays = value }
+        if let value = try section.number("work_buf_additional_days", in: 0...10) {
+            scheduler.workBufferAdditionalDays = value
+        }
+        if let value = try section.integer("max_concurrent_transfers", in: 1...64) {
+            scheduler.maximumConcurrentTransfers = value
+        }
+        return scheduler
     }
 
     /// `[coordinator]`: the check-in target and the node's own description of itself.

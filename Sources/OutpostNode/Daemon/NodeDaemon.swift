@@ -67,9 +67,23 @@ public enum NodeDaemon {
             events: events
         )
         let publisher = StatePublisher(initial: NodeStateTree.initial(node: node, lanes: configuration.lanes.lanes))
+        let lanesReference = LateReference<LaneSupervisor>()
+        let scheduler: SchedulerClient?
+        do {
+            scheduler = try makeSchedulerClient(configuration, node: node, publisher: publisher, lanes: lanesReference)
+        } catch {
+            logger.critical("cannot open the scheduler's database: \(error)")
+            return StateDirectoryError.exitStatus
+        }
         let supervisor: LaneSupervisor
         do {
-            supervisor = try makeLaneSupervisor(configuration, node: node, publisher: publisher)
+            supervisor = try makeLaneSupervisor(
+                configuration,
+                node: node,
+                publisher: publisher,
+                workSources: scheduler.map { [$0] } ?? []
+            )
+            lanesReference.set(supervisor)
         } catch {
             logger.critical("cannot open the lanes' task database: \(error)")
             return StateDirectoryError.exitStatus
@@ -165,8 +179,10 @@ public enum NodeDaemon {
             // SIGINT cancels the group: a requested stop, not a failure.
         } catch {
             logger.critical("outpostd stopped on an error: \(error)")
+            await scheduler?.shutdown()
             return 1
         }
+        await scheduler?.shutdown()
         logger.notice("outpostd stopped")
         return 0
     }
@@ -175,7 +191,8 @@ public enum NodeDaemon {
     static func makeLaneSupervisor(
         _ configuration: NodeConfiguration,
         node: NodeContext,
-        publisher: StatePublisher
+        publisher: StatePublisher,
+        workSources: [any WorkSource] = []
     ) throws -> LaneSupervisor {
         let stateDirectory = configuration.node.stateDirectory
         let tasksDirectory = stateDirectory + "/tasks"
@@ -196,6 +213,7 @@ public enum NodeDaemon {
                 publisher: publisher,
                 settings: settings,
                 tasksDirectory: tasksDirectory,
+                workSources: workSources,
                 logger: node.logger,
                 recordEvent: { name, fields in _ = events.record(name, fields) }
             )

@@ -116,3 +116,16 @@ public struct ReportedResult: Sendable, Equatable {
         writer.close("result")
     }
 }
+
+extension ReportedResult {
+    /// The `<result>` element alone, as stored until the report is acknowledged.
+    public var xmlFragment: String {
+        var writer = XMLWriter()
+        write(to: &writer, coreClientVersion: SchedulerRequest.coreClientVersionText)
+        return writer.text
+    }
+
+    public init(fragment: String) throws(XMLError) {
+        try self.init(xml: try XMLReader().read(fragment))
+    }
+}

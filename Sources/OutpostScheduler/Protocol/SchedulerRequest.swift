@@ -29,7 +29,11 @@ public struct SchedulerRequest: Sendable, Equatable {
         }
     }
 
+    /// The BOINC client version Outpost speaks as: servers gate features on it, and 7.20.5 is what the captures show.
     public static let coreClientVersion = (major: Int64(7), minor: Int64(20), release: Int64(5))
+    public static var coreClientVersionText: String {
+        "\(coreClientVersion.major).\(coreClientVersion.minor).\(coreClientVersion.release)"
+    }
 
     public var authenticator: String
     public var hostID: Int64 = 0

@@ -79,6 +79,29 @@ public struct ConfigurationSection {
         return Int(number)
     }
 
+    /// An integer or a float, within `range`.
+    public func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double? {
+        guard let node = table[key] else { return nil }
+        let number: Double
+        switch node.value {
+        case .integer(let value): number = Double(value)
+        case .float(let value): number = value
+        default: throw error(key, "must be a number, found \(node.value.typeDescription)")
+        }
+        guard range.contains(number) else {
+            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), found \(number)")
+        }
+        return number
+    }
+
+    public func boolean(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let node = table[key] else { return nil }
+        guard case .boolean(let value) = node.value else {
+            throw error(key, "must be true or false, found \(node.value.typeDescription)")
+        }
+        return value
+    }
+
     public func stringArray(_ key: String) throws(ConfigurationError) -> [String]? {
         guard let node = table[key] else { return nil }
         guard case .array(let elements) = node.value else {

@@ -1,0 +1,203 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import OutpostCore
+import OutpostCrypto
+import OutpostLanes
+import OutpostRPC
+import OutpostScheduler
+import OutpostState
+
+/// The RPC itself: master page, request, reply, back-off.
+extension SchedulerClient {
+    static let minimumBackoff = 60.0
+    static let maximumBackoff = 4 * 3600.0
+
+    /// One scheduler RPC (serialised with any other); nil when the project could not be reached (backed off).
+    func rpc(workSeconds: Double, instances: Double, facts: (lanes: Int, flops: Double)) async throws -> SchedulerReply? {
+        while rpcBusy { try await Task.sleep(for: .milliseconds(50)) }
+        rpcBusy = true
+        defer { rpcBusy = false }
+        guard let authenticator = dependencies.authenticator() else {
+            throw SchedulerClientError("no authenticator for \(projectURL) yet (the node has not enrolled)")
+        }
+        do {
+            if project.schedulerURLs.isEmpty { try await fetchMasterPage() }
+            var request = try makeRequest(authenticator: authenticator, facts: facts)
+            request.workRequestSeconds = workSeconds
+            request.cpuRequestSeconds = workSeconds
+            request.cpuRequestInstances = instances
+            let reply = try await send(request)
+            failures = 0
+            try handle(reply)
+            return reply
+        } catch {
+            backOff(because: "\(error)")
+            throw error
+        }
+    }
+
+    private func fetchMasterPage() async throws {
+        let response = try await client.execute(HTTPClientRequest(url: projectURL), timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status.code == 200 else {
+            throw SchedulerClientError("the master page \(projectURL) answered HTTP \(response.status.code)")
+        }
+        let urls = MasterPage.schedulerURLs(in: String(decoding: body.readableBytesView, as: UTF8.self))
+        guard !urls.isEmpty else { throw SchedulerClientError("no scheduler URLs found in the master page \(projectURL)") }
+        project.schedulerURLs = urls
+        try store.save(project)
+    }
+
+    private func makeRequest(authenticator: String, facts: (lanes: Int, flops: Double)) throws -> SchedulerRequest {
+        var request = SchedulerRequest(authenticator: authenticator)
+        request.hostID = project.hostID
+        request.rpcSequenceNumber = project.rpcSequenceNumber
+        request.platformName = dependencies.settings.platform
+        request.codeSignKey = project.codeSignKey
+        request.workBufferMinimumDays = dependencies.settings.workBufferMinimumDays
+        request.workBufferAdditionalDays = dependencies.settings.workBufferAdditionalDays
+        request.clientStartTime = startTime
+        request.now = WallClock.seconds()
+        request.host = HostInformation.describe(
+            nodeID: dependencies.nodeID,
+            name: dependencies.nodeName,
+            processors: facts.lanes,
+            flops: facts.flops,
+            stateDirectory: dependencies.stateDirectory
+        )
+        var versions: [SchedulerRequest.HeldAppVersion] = []
+        for held in try store.results(project: projectURL) {
+            if held.state == .ready, let report = held.report {
+                request.results.append(try ReportedResult(fragment: report))
+                continue
+            }
+            guard let job = try? HeldJob(xml: held.job) else { continue }
+            let version = SchedulerRequest.HeldAppVersion(
+                appName: job.appVersion.appName,
+                versionNum: job.appVersion.versionNum,
+                platform: job.appVersion.platform,
+                flops: facts.flops
+            )
+            let index = versions.firstIndex(of: version) ?? versions.count
+            if index == versions.count { versions.append(version) }
+            request.otherResults.append(.init(name: held.name, appVersionIndex: index))
+        }
+        request.appVersions = versions
+        return request
+    }
+
+    /// POSTs to each scheduler URL in turn until one answers with a reply that parses.
+    private func send(_ request: SchedulerRequest) async throws -> SchedulerReply {
+        var problems: [String] = []
+        for url in project.schedulerURLs {
+            var http = HTTPClientRequest(url: url)
+            http.method = .POST
+            http.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            http.headers.add(name: "User-Agent", value: "BOINC client (\(request.platformName) \(request.coreClientVersionText); Outpost)")
+            http.body = .bytes(ByteBuffer(string: request.xml))
+            do {
+                let response = try await client.execute(http, timeout: .seconds(300))
+                let body = try await response.body.collect(upTo: 16 << 20)
+                guard (200..<300).contains(response.status.code) else {
+                    problems.append("\(url): HTTP \(response.status.code)")
+                    continue
+                }
+                return try SchedulerReply(bytes: Array(body.readableBytesView))
+            } catch let error as XMLError {
+                dependencies.recordEvent("schedulerReplyRejected", ["url": .string(url), "error": .string(error.message)])
+                problems.append("\(url): the reply is not a scheduler reply: \(error.message)")
+            } catch {
+                problems.append("\(url): \(error)")
+            }
+        }
+        throw SchedulerClientError("scheduler RPC to \(projectURL) failed: " + problems.joined(separator: "; "))
+    }
+
+    private func handle(_ reply: SchedulerReply) throws {
+        project.rpcSequenceNumber += 1
+        if let hostID = reply.hostID { project.hostID = hostID }
+        if let name = reply.projectName { project.name = name }
+        if !reply.redirects.isEmpty { project.schedulerURLs = reply.redirects }
+        if let key = reply.codeSignKey { try adoptCodeSignKey(key, signature: reply.codeSignKeySignature) }
+        try store.save(project)
+        notBefore = .now + .seconds(max(reply.requestDelay ?? 0, 0))
+        for message in reply.messages { relay(message) }
+        if reply.projectIsDown {
+            backOff(because: "the project is down")
+            return
+        }
+        try store.forget(reply.resultAcks)
+        var jobs: [(name: String, xml: String)] = []
+        for result in reply.results {
+            do {
+                jobs.append((result.name, try HeldJob(result: result, reply: reply, platform: dependencies.settings.platform).xml))
+            } catch {
+                dependencies.logger.error("the project sent a job that cannot run", metadata: ["result": "\(result.name)", "error": "\(error)"])
+            }
+        }
+        let added = try store.hold(jobs, project: projectURL, now: WallClock.seconds())
+        for name in reply.resultAborts + reply.resultAbortsIfNotStarted {
+            guard let held = try store.result(name), held.state == .preparing else { continue }
+            let report = ReportedResult(name: name, exitStatus: -221, state: .aborted, platform: dependencies.settings.platform, versionNum: 0, stderr: "aborted by the project")
+            try store.setState(name, .ready, report: report.xmlFragment)
+        }
+        dependencies.publisher.set(
+            ["scheduler", "projects", Self.directoryName(projectURL).replacing("-", with: "_")],
+            to: [
+                "url": .string(projectURL), "name": .string(project.name ?? ""), "hostId": .integer(project.hostID),
+                "lastRpc": .double(WallClock.seconds()), "jobsReceived": .integer(Int64(added.count)),
+                "acknowledged": .integer(Int64(reply.resultAcks.count)),
+            ]
+        )
+    }
+
+    /// Trust on first use, as BOINC: the first key is kept; a different key later must be signed by the old one.
+    private func adoptCodeSignKey(_ key: String, signature: String?) throws {
+        let normalized = { (text: String) in text.filter { !$0.isWhitespace } }
+        guard let current = project.codeSignKey else {
+            _ = try CodeSigningKey(publicKeyText: key)
+            project.codeSignKey = key
+            return
+        }
+        guard normalized(current) != normalized(key) else { return }
+        let old = try CodeSigningKey(publicKeyText: current)
+        let newMD5 = Hex.encode(MessageDigest.hash(.md5, Array(key.utf8)))
+        guard let signature, old.verify(signatureText: signature, md5: newMD5) else {
+            dependencies.logger.error("the project sent a new code-signing key without a valid signature; keeping the old one")
+            dependencies.recordEvent("codeSignKeyRejected", ["project": .string(projectURL)])
+            return
+        }
+        project.codeSignKey = key
+    }
+
+    /// A project's message: in the event log and the journal; high priority ones at warning level.
+    private func relay(_ message: SchedulerReply.Message) {
+        let fields: [String: JSONValue] = [
+            "project": .string(projectURL), "priority": .string(message.priority), "text": .string(message.text),
+        ]
+        dependencies.recordEvent("projectMessage", fields)
+        if message.priority == "high" {
+            dependencies.logger.warning("message from the project", metadata: ["project": "\(projectURL)", "text": "\(message.text)"])
+        } else {
+            dependencies.logger.info("message from the project", metadata: ["project": "\(projectURL)", "text": "\(message.text)"])
+        }
+    }
+
+    /// 60 s … 4 h, doubling per failure, with full jitter; after 10 failures the master page is read again.
+    func backOff(because reason: String) {
+        failures += 1
+        let ceiling = min(Self.minimumBackoff * Double(1 << min(failures - 1, 12)), Self.maximumBackoff)
+        let delay = max(Double.random(in: 0...ceiling), Self.minimumBackoff)
+        notBefore = .now + .seconds(delay)
+        if failures % 10 == 0 {
+            project.schedulerURLs = []
+            try? store.save(project)
+        }
+        dependencies.logger.warning(
+            "scheduler RPC failed; backing off",
+            metadata: ["project": "\(projectURL)", "reason": "\(reason)", "retry_seconds": "\(Int(delay))"]
+        )
+    }
+}

@@ -1,0 +1,267 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import OutpostCore
+import OutpostCrypto
+import OutpostLanes
+import OutpostRPC
+import OutpostScheduler
+import OutpostState
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node's BOINC scheduler client: a `WorkSource` for the lanes.
+///
+/// `fetchWork` makes a scheduler RPC asking for enough work for the idle lanes (and reporting whatever is ready),
+/// downloads and verifies each job's files, and hands the jobs to the lanes. `report` uploads a finished task's
+/// outputs and reports it, and returns only once the project acknowledged it; until then the lanes keep the result and
+/// ask again. RPCs are serialised, always honour the project's `request_delay`, and back off (60 s … 4 h, exponential
+/// with full jitter) after failures.
+actor SchedulerClient: WorkSource {
+    struct Dependencies: Sendable {
+        var settings: NodeConfiguration.Scheduler
+        var stateDirectory: String
+        var nodeID: String
+        var nodeName: String
+        /// The authenticator to send: the configured file's, or the node's coordinator credentials.
+        var authenticator: @Sendable () -> String?
+        /// Lanes and the per-lane floating-point speed, as the host description tells the project.
+        var hostFacts: @Sendable () async -> (lanes: Int, flops: Double)
+        var publisher: StatePublisher
+        var recordEvent: @Sendable (String, [String: JSONValue]) -> Void
+        var logger: Logger
+    }
+
+    nonisolated let name: String
+    let dependencies: Dependencies
+    let projectURL: String
+    let store: SchedulerStore
+    let transfers: FileTransfers
+    let client: HTTPClient
+    let projectDirectory: String
+    var project: SchedulerStore.Project
+    var notBefore = ContinuousClock.now
+    var failures = 0
+    var rpcBusy = false
+    let startTime = WallClock.seconds()
+
+    init(_ dependencies: Dependencies, projectURL: String) throws {
+        self.dependencies = dependencies
+        self.projectURL = projectURL
+        name = "boinc:" + projectURL
+        store = try SchedulerStore(path: dependencies.stateDirectory + "/scheduler.sqlite")
+        project = try store.project(projectURL)
+        projectDirectory = dependencies.stateDirectory + "/projects/" + Self.directoryName(projectURL)
+        for directory in [dependencies.stateDirectory + "/projects", projectDirectory] {
+            guard mkdir(directory, 0o750) == 0 || errno == EEXIST else {
+                throw SchedulerClientError("cannot make \(directory): \(String(cString: strerror(errno)))")
+            }
+        }
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(30), read: .seconds(120))
+        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        transfers = FileTransfers(client: client)
+    }
+
+    /// BOINC names a project's directory after its URL without the scheme, `/` turned to `_`.
+    static func directoryName(_ url: String) -> String {
+        var text = Substring(url)
+        if let scheme = text.firstRange(of: "://") { text = text[scheme.upperBound...] }
+        while text.hasSuffix("/") { text = text.dropLast() }
+        return String(text.map { $0 == "/" || $0 == ":" ? "_" : $0 })
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    // MARK: WorkSource
+
+    func fetchWork(idleLanes: Int) async throws -> WorkFetch {
+        var items = try await preparedItems()
+        if !items.isEmpty { return WorkFetch(items: items, retryAfter: .seconds(1)) }
+        let wait = notBefore - .now
+        guard wait <= .zero else { return WorkFetch(items: [], retryAfter: wait) }
+        let facts = await dependencies.hostFacts()
+        let days = dependencies.settings.workBufferMinimumDays + dependencies.settings.workBufferAdditionalDays
+        let reply = try await rpc(
+            workSeconds: max(days * 86_400 * Double(idleLanes), 1),
+            instances: Double(idleLanes),
+            facts: facts
+        )
+        items = try await preparedItems()
+        let retry = items.isEmpty ? max(notBefore - .now, Self.noWorkDelay(reply)) : .seconds(1)
+        return WorkFetch(items: items, retryAfter: retry)
+    }
+
+    /// After an RPC that brought no work, BOINC waits before asking again; Outpost asks again after the project's
+    /// delay, at least 10 s, so a new job is picked up quickly without hammering the project.
+    private static func noWorkDelay(_ reply: SchedulerReply?) -> Duration {
+        .seconds(max(reply?.requestDelay ?? 0, reply?.nextRPCDelay ?? 0, 10))
+    }
+
+    func report(_ result: TaskResult) async throws {
+        guard let reference = result.reference, let held = try store.result(reference) else { return }
+        if held.state == .queued {
+            let job = try HeldJob(xml: held.job)
+            let report = try await uploadAndDescribe(job, result: result)
+            try store.setState(reference, .ready, report: report.xmlFragment)
+        }
+        // Report now, within the project's request delay.
+        while true {
+            let wait = notBefore - .now
+            if wait > .zero { try await Task.sleep(for: min(wait, .seconds(5))) }
+            if notBefore - .now <= .zero { break }
+        }
+        _ = try await rpc(workSeconds: 0, instances: 0, facts: await dependencies.hostFacts())
+        if try store.result(reference) != nil {
+            throw SchedulerClientError("\(reference) was reported but not acknowledged yet")
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Downloads the files of held jobs still `preparing`, and returns those now ready as lane tasks.
+    private func preparedItems() async throws -> [WorkItem] {
+        let preparing = try store.results(project: projectURL, state: .preparing)
+        guard !preparing.isEmpty else { return [] }
+        let key = try project.codeSignKey.map { try CodeSigningKey(publicKeyText: $0) }
+        let flops = await dependencies.hostFacts().flops
+        var items: [WorkItem] = []
+        for held in preparing {
+            let job: HeldJob
+            do {
+                job = try HeldJob(xml: held.job)
+            } catch {
+                try failBeforeStart(held.name, code: -108, message: "the stored job does not parse: \(error)")
+                continue
+            }
+            do {
+                try await download(job.inputFiles, signingKey: key)
+            } catch {
+                if error.permanent {
+                    try failBeforeStart(held.name, code: error.code, message: error.message)
+                    continue
+                }
+                dependencies.logger.warning(
+                    "download failed; retrying later",
+                    metadata: ["result": "\(held.name)", "error": "\(error)"]
+                )
+                continue
+            }
+            let specification = TaskPreparation.specification(
+                for: job,
+                projectDirectory: projectDirectory,
+                hostFlops: flops
+            )
+            try store.setState(held.name, .queued)
+            items.append(WorkItem(specification: specification, reference: held.name))
+        }
+        return items
+    }
+
+    /// At most `max_concurrent_transfers` downloads at once.
+    private func download(_ files: [FileInfo], signingKey: CodeSigningKey?) async throws(TransferError) {
+        let transfers = self.transfers
+        let directory = projectDirectory
+        let limit = max(dependencies.settings.maximumConcurrentTransfers, 1)
+        let failure: TransferError? = await withTaskGroup(of: TransferError?.self) { group in
+            var pending = files[...]
+            var running = 0
+            var first: TransferError?
+            while !pending.isEmpty || running > 0 {
+                while running < limit, let file = pending.popFirst() {
+                    running += 1
+                    group.addTask {
+                        do {
+                            try await transfers.download(file, into: directory, signingKey: signingKey)
+                            return nil
+                        } catch let error as TransferError {
+                            return error
+                        } catch {
+                            return .transient("\(error)")
+                        }
+                    }
+                }
+                if let outcome = await group.next() {
+                    running -= 1
+                    if let outcome, first == nil || outcome.permanent { first = outcome }
+                }
+            }
+            return first
+        }
+        if let failure { throw failure }
+    }
+
+    /// A job that cannot start (a bad download, a missing signature) is reported as an error, as BOINC does.
+    private func failBeforeStart(_ name: String, code: Int64, message: String) throws {
+        dependencies.logger.error("a job cannot run", metadata: ["result": "\(name)", "reason": "\(message)"])
+        dependencies.recordEvent("jobRefused", ["result": .string(name), "reason": .string(message)])
+        let report = ReportedResult(
+            name: name,
+            exitStatus: code,
+            state: .computeError,
+            platform: dependencies.settings.platform,
+            versionNum: 0,
+            stderr: "<file_xfer_error>\n  <error_code>\(code)</error_code>\n  <error_message>\(message)</error_message>\n</file_xfer_error>"
+        )
+        try store.setState(name, .ready, report: report.xmlFragment)
+    }
+
+    private func uploadAndDescribe(_ job: HeldJob, result: TaskResult) async throws -> ReportedResult {
+        var report = ReportedResult(
+            name: job.result.name,
+            finalCPUTime: result.runtimeSeconds,
+            finalElapsedTime: result.runtimeSeconds,
+            exitStatus: Int64(result.exitStatus ?? (result.signal.map { -Int32($0) } ?? -1)),
+            state: result.state == .succeeded ? .filesUploaded : .computeError,
+            platform: job.appVersion.platform,
+            versionNum: job.appVersion.versionNum,
+            stderr: result.stderrTail ?? ""
+        )
+        if result.state != .succeeded {
+            if let reason = result.reason { report.stderr += "\n<message>\(reason)</message>" }
+            if report.exitStatus == 0 { report.exitStatus = -1 }
+            return report
+        }
+        for reference in job.result.files {
+            guard let info = job.file(reference.fileName), let url = info.uploadURLs.first else { continue }
+            let path = result.outputFiles.first { $0.hasSuffix("/" + reference.slotName) }
+            guard let path else {
+                report.state = ReportedResult.State.computeError.rawValue
+                report.exitStatus = -161
+                report.stderr += "\noutput \(reference.slotName) is missing"
+                return report
+            }
+            do {
+                let (size, md5) = try await transfers.upload(
+                    path: path,
+                    name: info.name,
+                    maxNbytes: info.maxNbytes ?? 0,
+                    url: url
+                )
+                report.outputs.append(
+                    .init(name: info.name, nbytes: Double(size), maxNbytes: info.maxNbytes ?? 0, md5: md5, uploadURL: url)
+                )
+            } catch {
+                guard error.permanent else { throw SchedulerClientError("upload of \(info.name) failed: \(error)") }
+                report.state = ReportedResult.State.computeError.rawValue
+                report.exitStatus = error.code
+                report.stderr += "\n\(error.message)"
+                return report
+            }
+        }
+        return report
+    }
+}
+
+struct SchedulerClientError: Error, Sendable, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
