@@ -452,6 +452,12 @@ public actor LaneSupervisor: Service {
 
     // MARK: Commands
 
+    /// What the lanes hold for a work source (tasks not yet reported), by reference: a source checks its own records
+    /// against it after a crash.
+    public func heldReferences(source: String) async throws -> Set<String> {
+        try await store.heldReferences(source: source)
+    }
+
     /// Queues a task submitted on this node.
     public func submit(_ specification: TaskSpecification) async throws -> TaskRecord {
         let record = try await store.insert(specification)

@@ -220,6 +220,19 @@ public final class TaskStore: Sendable {
         }
     }
 
+    /// The references of a source's tasks not yet reported (queued, running or finished): what the lanes hold for it.
+    public func heldReferences(source: String) async throws -> Set<String> {
+        try await database.read { db in
+            Set(
+                try String.fetchAll(
+                    db,
+                    sql: "SELECT reference FROM task WHERE source = ? AND reportedAt IS NULL AND reference IS NOT NULL",
+                    arguments: [source]
+                )
+            )
+        }
+    }
+
     /// Deletes reported tasks beyond the newest `keep`, and returns their ids (their directories can go).
     public func pruneReported(keep: Int) async throws -> [Int64] {
         try await database.write { db in

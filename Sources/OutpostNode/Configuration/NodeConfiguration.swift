@@ -58,6 +58,9 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var workBufferAdditionalDays = 0.01
         /// Downloads of one job at once.
         public var maximumConcurrentTransfers = 4
+        /// Back-off after a failed RPC: from this many seconds, doubling (with jitter) up to the maximum.
+        public var backoffMinimumSeconds: Double = 60
+        public var backoffMaximumSeconds: Double = 4 * 3600
 
         /// The project this node takes work from, if any.
         public func effectiveProjectURL(coordinator: String?) -> String? {

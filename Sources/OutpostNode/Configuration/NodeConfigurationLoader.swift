@@ -142,7 +142,7 @@ public enum NodeConfigurationLoader {
     static func parseScheduler(_ section: ConfigurationSection) throws(ConfigurationError) -> NodeConfiguration.Scheduler {
         try section.rejectUnknownKeys(known: [
             "enabled", "project_url", "authenticator_file", "platform", "work_buf_min_days", "work_buf_additional_days",
-            "max_concurrent_transfers",
+            "max_concurrent_transfers", "backoff_min", "backoff_max",
         ])
         var scheduler = NodeConfiguration.Scheduler()
         if let value = try section.boolean("enabled") { scheduler.enabled = value }
@@ -160,6 +160,13 @@ public enum NodeConfigurationLoader {
         }
         if let value = try section.integer("max_concurrent_transfers", in: 1...64) {
             scheduler.maximumConcurrentTransfers = value
+        }
+        if let value = try section.integer("backoff_min", in: 1...86_400) { scheduler.backoffMinimumSeconds = Double(value) }
+        if let value = try section.integer("backoff_max", in: 1...(7 * 86_400)) {
+            scheduler.backoffMaximumSeconds = Double(value)
+        }
+        guard scheduler.backoffMinimumSeconds <= scheduler.backoffMaximumSeconds else {
+            throw section.error("backoff_min", "must not be larger than backoff_max")
         }
         return scheduler
     }

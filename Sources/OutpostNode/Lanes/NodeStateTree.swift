@@ -16,6 +16,7 @@ enum NodeStateTree {
             "lanes": [:],
             "tasks": [:],
             "coordinator": ["state": "unconfigured"],
+            "scheduler": ["projects": [:]],
         ]
     }
 

@@ -103,10 +103,11 @@ struct FileTransfers: Sendable {
             throw .transient("cannot read \(path)")
         }
         if let expected = info.nbytes, Int64(expected) != size {
+            // Checked after the whole file arrived: a server that serves other bytes than it describes.
             throw TransferError(
-                permanent: false,
+                permanent: true,
                 code: -119,
-                message: "\(info.name) has \(size) bytes, the project said \(Int64(expected))"
+                message: "\(info.name) has \(size) bytes, the project said \(Int64(expected)) (a corrupted download)"
             )
         }
         if let expected = info.md5, expected != md5 {

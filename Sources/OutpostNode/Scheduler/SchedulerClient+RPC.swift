@@ -11,17 +11,13 @@ import OutpostState
 
 /// The RPC itself: master page, request, reply, back-off.
 extension SchedulerClient {
-    static let minimumBackoff = 60.0
-    static let maximumBackoff = 4 * 3600.0
 
     /// One scheduler RPC (serialised with any other); nil when the project could not be reached (backed off).
     func rpc(workSeconds: Double, instances: Double, facts: (lanes: Int, flops: Double)) async throws -> SchedulerReply? {
         while rpcBusy { try await Task.sleep(for: .milliseconds(50)) }
         rpcBusy = true
         defer { rpcBusy = false }
-        guard let authenticator = dependencies.authenticator() else {
-            throw SchedulerClientError("no authenticator for \(projectURL) yet (the node has not enrolled)")
-        }
+        guard let authenticator = dependencies.authenticator() else { throw NotEnrolledYet() }
         do {
             if project.schedulerURLs.isEmpty { try await fetchMasterPage() }
             var request = try makeRequest(authenticator: authenticator, facts: facts)
@@ -185,11 +181,13 @@ extension SchedulerClient {
         }
     }
 
-    /// 60 s … 4 h, doubling per failure, with full jitter; after 10 failures the master page is read again.
+    /// `backoff_min` … `backoff_max` (60 s … 4 h), doubling per failure, with full jitter; after 10 failures the
+    /// master page is read again.
     func backOff(because reason: String) {
         failures += 1
-        let ceiling = min(Self.minimumBackoff * Double(1 << min(failures - 1, 12)), Self.maximumBackoff)
-        let delay = max(Double.random(in: 0...ceiling), Self.minimumBackoff)
+        let minimum = dependencies.settings.backoffMinimumSeconds
+        let ceiling = min(minimum * Double(1 << min(failures - 1, 12)), dependencies.settings.backoffMaximumSeconds)
+        let delay = max(Double.random(in: 0...max(ceiling, minimum)), minimum)
         notBefore = .now + .seconds(delay)
         if failures % 10 == 0 {
             project.schedulerURLs = []

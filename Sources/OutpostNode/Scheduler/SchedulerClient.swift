@@ -29,6 +29,8 @@ actor SchedulerClient: WorkSource {
         var authenticator: @Sendable () -> String?
         /// Lanes and the per-lane floating-point speed, as the host description tells the project.
         var hostFacts: @Sendable () async -> (lanes: Int, flops: Double)
+        /// The references of this source's tasks the lanes hold; nil while the lanes are not up.
+        var laneReferences: @Sendable (String) async -> Set<String>?
         var publisher: StatePublisher
         var recordEvent: @Sendable (String, [String: JSONValue]) -> Void
         var logger: Logger
@@ -45,6 +47,8 @@ actor SchedulerClient: WorkSource {
     var notBefore = ContinuousClock.now
     var failures = 0
     var rpcBusy = false
+    private var reconciled = false
+    private var emptyFetches = 0
     let startTime = WallClock.seconds()
 
     init(_ dependencies: Dependencies, projectURL: String) throws {
@@ -81,26 +85,41 @@ actor SchedulerClient: WorkSource {
     // MARK: WorkSource
 
     func fetchWork(idleLanes: Int) async throws -> WorkFetch {
+        try await reconcileWithLanes()
         var items = try await preparedItems()
         if !items.isEmpty { return WorkFetch(items: items, retryAfter: .seconds(1)) }
         let wait = notBefore - .now
         guard wait <= .zero else { return WorkFetch(items: [], retryAfter: wait) }
         let facts = await dependencies.hostFacts()
         let days = dependencies.settings.workBufferMinimumDays + dependencies.settings.workBufferAdditionalDays
-        let reply = try await rpc(
-            workSeconds: max(days * 86_400 * Double(idleLanes), 1),
-            instances: Double(idleLanes),
-            facts: facts
-        )
+        let reply: SchedulerReply?
+        do {
+            reply = try await rpc(
+                workSeconds: max(days * 86_400 * Double(idleLanes), 1),
+                instances: Double(idleLanes),
+                facts: facts
+            )
+        } catch is NotEnrolledYet {
+            return WorkFetch(items: [], retryAfter: .seconds(2))
+        } catch {
+            // This client's own back-off (60 s … 4 h) decides when to ask again, not the lanes'.
+            return WorkFetch(items: [], retryAfter: max(notBefore - .now, .seconds(1)))
+        }
         items = try await preparedItems()
-        let retry = items.isEmpty ? max(notBefore - .now, Self.noWorkDelay(reply)) : .seconds(1)
-        return WorkFetch(items: items, retryAfter: retry)
+        guard items.isEmpty else {
+            emptyFetches = 0
+            return WorkFetch(items: items, retryAfter: .seconds(1))
+        }
+        emptyFetches += 1
+        return WorkFetch(items: [], retryAfter: max(notBefore - .now, noWorkDelay(reply)))
     }
 
-    /// After an RPC that brought no work, BOINC waits before asking again; Outpost asks again after the project's
-    /// delay, at least 10 s, so a new job is picked up quickly without hammering the project.
-    private static func noWorkDelay(_ reply: SchedulerReply?) -> Duration {
-        .seconds(max(reply?.requestDelay ?? 0, reply?.nextRPCDelay ?? 0, 10))
+    /// After RPCs that brought no work, ask again after 1 s, doubling per empty answer up to 60 s (and never before
+    /// the project's delays): a job submitted to an idle project starts within a minute, new work after a busy spell
+    /// within seconds, and an idle fleet does not poll its project every second. (BOINC waits 10 minutes and more.)
+    private func noWorkDelay(_ reply: SchedulerReply?) -> Duration {
+        let doubling = min(Double(1 << min(emptyFetches - 1, 6)), 60)
+        return .seconds(max(reply?.requestDelay ?? 0, reply?.nextRPCDelay ?? 0, doubling))
     }
 
     func report(_ result: TaskResult) async throws {
@@ -123,6 +142,17 @@ actor SchedulerClient: WorkSource {
     }
 
     // MARK: Jobs
+
+    /// Once per start: a result handed to the lanes just before a crash may never have reached their store; it is
+    /// prepared again (its files are already here) rather than held forever.
+    private func reconcileWithLanes() async throws {
+        guard !reconciled, let held = await dependencies.laneReferences(name) else { return }
+        reconciled = true
+        for result in try store.results(project: projectURL, state: .queued) where !held.contains(result.name) {
+            dependencies.logger.notice("a job the lanes never received is queued again", metadata: ["result": "\(result.name)"])
+            try store.setState(result.name, .preparing)
+        }
+    }
 
     /// Downloads the files of held jobs still `preparing`, and returns those now ready as lane tasks.
     private func preparedItems() async throws -> [WorkItem] {
@@ -257,6 +287,9 @@ actor SchedulerClient: WorkSource {
         return report
     }
 }
+
+/// The node has no authenticator yet: it has not enrolled with its coordinator.
+struct NotEnrolledYet: Error {}
 
 struct SchedulerClientError: Error, Sendable, CustomStringConvertible {
     let description: String

@@ -55,6 +55,7 @@ extension NodeDaemon {
                     let mops = perLane.isEmpty ? 1000 : perLane.reduce(0, +) / Double(perLane.count)
                     return (max(benchmarks.count, 1), mops * 1e6)
                 },
+                laneReferences: { source in try? await lanes.get()?.heldReferences(source: source) },
                 publisher: publisher,
                 recordEvent: { name, fields in _ = events.record(name, fields) },
                 logger: node.logger

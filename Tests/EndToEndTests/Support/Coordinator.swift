@@ -13,7 +13,13 @@ final class Coordinator: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    init(checkinInterval: Int = 1, offlineGrace: Int = 3, port: Int? = nil, start: Bool = true) throws {
+    init(
+        checkinInterval: Int = 1,
+        offlineGrace: Int = 3,
+        port: Int? = nil,
+        extra: String = "",
+        start: Bool = true
+    ) throws {
         directory = try TemporaryDirectory()
         self.port = try port ?? Self.freePort()
         configPath = directory.file("coordinator.toml")
@@ -26,6 +32,7 @@ final class Coordinator: @unchecked Sendable {
             checkin_interval = \(checkinInterval)
             offline_grace = \(offlineGrace)
             request_timeout = 5
+            \(extra)
             """
         )
         if start { try self.start() }

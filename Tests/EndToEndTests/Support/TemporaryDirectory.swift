@@ -30,3 +30,15 @@ final class TemporaryDirectory: @unchecked Sendable {
 
     func file(_ name: String) -> String { path + "/" + name }
 }
+
+/// The names in a directory (without `.` and `..`).
+func listDirectory(_ path: String) throws -> [String] {
+    guard let directory = opendir(path) else { throw TestFailure("cannot list \(path)") }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}
