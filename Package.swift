@@ -16,6 +16,8 @@ let package = Package(
         .executable(name: "outpostctl", targets: ["outpostctl"]),
         .executable(name: "outpost-coordinator", targets: ["outpost-coordinator"]),
         .library(name: "OutpostClient", targets: ["OutpostClient"]),
+        // For Benchmarks/ (reply parsing rate) and for tools that speak BOINC's scheduler RPC.
+        .library(name: "OutpostScheduler", targets: ["OutpostScheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -8,7 +8,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "outpost-bench",
-            dependencies: [.product(name: "OutpostClient", package: "outpost")],
+            dependencies: [
+                .product(name: "OutpostClient", package: "outpost"),
+                .product(name: "OutpostScheduler", package: "outpost"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         )
     ]

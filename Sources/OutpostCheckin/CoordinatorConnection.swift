@@ -126,7 +126,10 @@ public final class CoordinatorConnection: Sendable {
         switch outcome {
         case .success(200): return
         case .success(let status):
-            throw CoordinatorCallError(kind: .refused(status: status), message: "the coordinator refused \(path) (HTTP \(status))")
+            throw CoordinatorCallError(
+                kind: .refused(status: status),
+                message: "the coordinator refused \(path) (HTTP \(status))"
+            )
         case .failure(let error):
             throw CoordinatorCallError(kind: .unreachable, message: "cannot fetch \(path): \(Self.describe(error))")
         }

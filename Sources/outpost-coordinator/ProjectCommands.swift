@@ -35,7 +35,10 @@ struct AppCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The version number (default: the next one).")
         var version: Int?
 
-        @Option(name: .long, help: ArgumentHelp("The main program among the files (default: the first).", valueName: "file"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("The main program among the files (default: the first).", valueName: "file")
+        )
         var main: String?
 
         @OptionGroup var admin: AdminOptions
@@ -67,7 +70,9 @@ struct AppCommand: AsyncParsableCommand {
             if admin.json {
                 print(JSONCoding.serializeToString(answer))
             } else {
-                print("\(name) version \(answer["version"]?.integerValue ?? 0) for \(platform): \(files.count) file(s), signed")
+                print(
+                    "\(name) version \(answer["version"]?.integerValue ?? 0) for \(platform): \(files.count) file(s), signed"
+                )
             }
         }
     }
@@ -125,7 +130,10 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("An input file, optionally with the name the job opens it by: FILE or FILE=NAME.", valueName: "file")
+        help: ArgumentHelp(
+            "An input file, optionally with the name the job opens it by: FILE or FILE=NAME.",
+            valueName: "file"
+        )
     )
     var input: [String] = []
 
@@ -173,7 +181,9 @@ struct SubmitCommand: AsyncParsableCommand {
         ]
         if !output.isEmpty { body["outputs"] = .array(output.map { .string($0) }) }
         if let deadline {
-            guard let value = seconds(fromDuration: deadline) else { throw ValidationError("--deadline takes 30m, 24h…") }
+            guard let value = seconds(fromDuration: deadline) else {
+                throw ValidationError("--deadline takes 30m, 24h…")
+            }
             body["deadline_seconds"] = .double(value)
         }
         if let attempts { body["max_attempts"] = .integer(Int64(attempts)) }
@@ -184,7 +194,9 @@ struct SubmitCommand: AsyncParsableCommand {
             print(JSONCoding.serializeToString(answer))
         } else {
             let ids = answer["jobs"]?.arrayValue?.compactMap(\.integerValue) ?? []
-            print("submitted \(ids.count) job(s): \(ids.first.map(String.init) ?? "")\(ids.count > 1 ? "…\(ids.last!)" : "")")
+            print(
+                "submitted \(ids.count) job(s): \(ids.first.map(String.init) ?? "")\(ids.count > 1 ? "…\(ids.last!)" : "")"
+            )
         }
     }
 }
@@ -213,7 +225,10 @@ struct ResultsCommand: AsyncParsableCommand {
     func run() async throws {
         if summary {
             let counts = try await admin.call("job_summary", [:])
-            if admin.json { print(JSONCoding.serializeToString(counts)); return }
+            if admin.json {
+                print(JSONCoding.serializeToString(counts))
+                return
+            }
             let order = ["queued", "running", "done", "failed"]
             print(order.map { "\($0) \(counts[$0]?.integerValue ?? 0)" }.joined(separator: "  "))
             return
@@ -222,20 +237,26 @@ struct ResultsCommand: AsyncParsableCommand {
         if let job { body["id"] = .integer(Int64(job)) }
         if let state { body["state"] = .string(state) }
         let jobs = try await admin.call("jobs", .object(body))
-        if admin.json { print(JSONCoding.serializeToString(jobs)); return }
+        if admin.json {
+            print(JSONCoding.serializeToString(jobs))
+            return
+        }
         for job in jobs.arrayValue ?? [] {
             let results = job["results"]?.arrayValue ?? []
-            var line = "\(job["id"]?.integerValue ?? 0)\t\(job["name"]?.stringValue ?? "")\t\(job["state"]?.stringValue ?? "")"
+            var line =
+                "\(job["id"]?.integerValue ?? 0)\t\(job["name"]?.stringValue ?? "")\t\(job["state"]?.stringValue ?? "")"
             line += "\tattempts \(results.count)"
             if let error = job["error"]?.stringValue { line += "\t\(error)" }
             print(line)
             for result in results {
-                var detail = "  \(result["name"]?.stringValue ?? "")\t\(result["outcome"]?.stringValue ?? result["state"]?.stringValue ?? "")"
+                var detail =
+                    "  \(result["name"]?.stringValue ?? "")\t\(result["outcome"]?.stringValue ?? result["state"]?.stringValue ?? "")"
                 if let host = result["hostName"]?.stringValue { detail += "\thost \(host)" }
                 if let status = result["exitStatus"]?.integerValue { detail += "\texit \(status)" }
                 if let error = result["error"]?.stringValue { detail += "\t\(error)" }
                 for output in result["outputs"]?.arrayValue ?? [] {
-                    detail += "\n    output \(output["open_name"]?.stringValue ?? ""): \(output["path"]?.stringValue ?? "") (\(output["nbytes"]?.integerValue ?? 0) bytes)"
+                    detail +=
+                        "\n    output \(output["open_name"]?.stringValue ?? ""): \(output["path"]?.stringValue ?? "") (\(output["nbytes"]?.integerValue ?? 0) bytes)"
                 }
                 if stderr, let text = result["stderr"]?.stringValue, !text.isEmpty {
                     detail += "\n    stderr: " + text.split(separator: "\n").joined(separator: "\n            ")

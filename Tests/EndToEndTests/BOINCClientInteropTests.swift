@@ -25,25 +25,37 @@ struct BOINCClientInteropTests {
 
         let data = try TemporaryDirectory()
         let port = try Coordinator.freePort()
-        try writeFile(data.file("cc_config.xml"), """
+        try writeFile(
+            data.file("cc_config.xml"),
+            """
             <cc_config><options><no_info_fetch>1</no_info_fetch>
             <report_results_immediately>1</report_results_immediately></options></cc_config>
-            """)
+            """
+        )
         // The client's defaults point at google.com and boinc.berkeley.edu: loopback only in tests.
-        try writeFile(data.file("nvc_config.xml"), """
+        try writeFile(
+            data.file("nvc_config.xml"),
+            """
             <nvc_config><network_test_url>http://127.0.0.1:1/</network_test_url>
             <client_version_check_url>http://127.0.0.1:1/</client_version_check_url>
             <client_download_url>http://127.0.0.1:1/</client_download_url></nvc_config>
-            """)
+            """
+        )
         // Run even while the machine is busy (the test suite itself keeps the CPUs busy).
-        try writeFile(data.file("global_prefs_override.xml"), """
+        try writeFile(
+            data.file("global_prefs_override.xml"),
+            """
             <global_preferences><suspend_cpu_usage>0</suspend_cpu_usage><run_if_user_active>1</run_if_user_active>
             <idle_time_to_run>0</idle_time_to_run><max_ncpus_pct>100</max_ncpus_pct></global_preferences>
-            """)
+            """
+        )
         try writeFile(data.file("gui_rpc_auth.cfg"), "interop\n", mode: 0o600)
         let boinc = try ChildProcess(
             Self.client,
-            ["--dir", data.path, "--gui_rpc_port", String(port), "--no_info_fetch", "--skip_cpu_benchmarks", "--no_gpus"],
+            [
+                "--dir", data.path, "--gui_rpc_port", String(port), "--no_info_fetch", "--skip_cpu_benchmarks",
+                "--no_gpus",
+            ],
             environment: ["PATH": "/usr/bin:/bin", "HOME": data.path],
             directory: data
         )
@@ -54,7 +66,10 @@ struct BOINCClientInteropTests {
         let attached = try eventually(timeout: .seconds(20)) {
             let attach = try ChildProcess(
                 Self.command,
-                ["--host", "127.0.0.1:\(port)", "--passwd", "interop", "--project_attach", coordinator.url + "/boinc/", authenticator],
+                [
+                    "--host", "127.0.0.1:\(port)", "--passwd", "interop", "--project_attach",
+                    coordinator.url + "/boinc/", authenticator,
+                ],
                 environment: ["PATH": "/usr/bin:/bin"],
                 directory: data
             )

@@ -83,7 +83,10 @@ struct SchedulerWorkTests {
         let results = job["results"]?.arrayValue ?? []
         #expect(results.count == 2, "\(job)")
         #expect(job["error"]?.stringValue?.contains("exit status -119") == true, "\(job)")
-        #expect(results.allSatisfy { $0["stderr"]?.stringValue?.contains("a corrupted download") == true }, "\(results)")
+        #expect(
+            results.allSatisfy { $0["stderr"]?.stringValue?.contains("a corrupted download") == true },
+            "\(results)"
+        )
         try daemon.stop()
     }
 
@@ -92,11 +95,13 @@ struct SchedulerWorkTests {
         let (_, tokenFile) = try coordinator.token()
         let daemon = try Daemon(config: Self.nodeConfig(coordinator, tokenFile: tokenFile))
         // The node trusts the project's first key…
-        #expect(try eventually(timeout: .seconds(30)) {
-            let client = try daemon.client()
-            _ = try client.call("superuser")
-            return try client.call("getState")["scheduler"]?["projects"]?.objectValue?.isEmpty == false
-        })
+        #expect(
+            try eventually(timeout: .seconds(30)) {
+                let client = try daemon.client()
+                _ = try client.call("superuser")
+                return try client.call("getState")["scheduler"]?["projects"]?.objectValue?.isEmpty == false
+            }
+        )
         // …then the project's key is replaced (a compromised or rebuilt server) and an app is signed with the new one.
         try coordinator.stop()
         unlink(coordinator.directory.file("state/project/code_sign_private.der"))

@@ -1,6 +1,7 @@
 import Foundation
 import OutpostClient
 import OutpostRPC
+import OutpostScheduler
 
 /// Runs `body(connectionIndex)` on `connections` threads until `seconds` pass; returns completed calls per second.
 /// Each thread makes one call at a time, as a script or remote app polling a node does.
@@ -145,10 +146,15 @@ func usage() -> Never {
                outpost-bench request SOCKET METHOD PATH          (milliseconds from submit to result)
                outpost-bench list-rps SOCKET PATH CONNECTIONS SECONDS
                outpost-bench rclone-list-rps PORT DIRECTORY CONNECTIONS SECONDS
+               outpost-bench parse-replies FILE SECONDS               (scheduler replies parsed per second)
 
         """.data(using: .utf8)!
     )
     exit(64)
+}
+
+extension Optional where Wrapped == String {
+    var isNilOrEmpty: Bool { self?.isEmpty ?? true }
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -192,6 +198,20 @@ do {
             guard reply["list"]?.arrayValue?.isEmpty == false else { throw BenchError("empty rclone listing") }
         }
         print(String(format: "%.0f", rate))
+    case ("parse-replies", 3):
+        // Scheduler replies parsed per second, on one core, from a file (the largest captured reply).
+        guard let seconds = Double(arguments[2]) else { usage() }
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: arguments[1])))
+        let start = Date()
+        var parsed = 0
+        while Date().timeIntervalSince(start) < seconds {
+            for _ in 0..<100 {
+                let reply = try SchedulerReply(bytes: bytes)
+                guard !reply.projectName.isNilOrEmpty else { throw BenchError("no project name") }
+                parsed += 1
+            }
+        }
+        print(String(format: "%.0f", Double(parsed) / Date().timeIntervalSince(start)))
     default:
         usage()
     }

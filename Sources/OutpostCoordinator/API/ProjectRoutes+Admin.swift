@@ -71,7 +71,8 @@ extension ProjectRoutes {
             job.fpopsEstimate = try params.optionalDouble("fpops_est", in: 1...1e20) ?? job.fpopsEstimate
             job.deadlineSeconds = try params.optionalDouble("deadline_seconds", in: 1...(366 * 86_400))
             job.maximumAttempts = try params.optionalInteger("max_attempts", in: 1...100).map(Int.init)
-            job.maximumOutputBytes = try params.optionalDouble("max_output_bytes", in: 1...1e13) ?? job.maximumOutputBytes
+            job.maximumOutputBytes =
+                try params.optionalDouble("max_output_bytes", in: 1...1e13) ?? job.maximumOutputBytes
             let ids = try await project.submit(job)
             return ["jobs": .array(ids.map { .integer($0) })]
         }

@@ -48,7 +48,11 @@ struct ProjectRoutes: Sendable {
     }
 
     /// BOINC's upload handler: a size probe, or an upload whose header precedes the bytes in the same body.
-    static func dataServer(_ request: Request, project: ProjectStore, context: CoordinatorRequestContext) async -> Response {
+    static func dataServer(
+        _ request: Request,
+        project: ProjectStore,
+        context: CoordinatorRequestContext
+    ) async -> Response {
         var prefix: [UInt8] = []
         var upload: IncomingUpload?
         var expected: (nbytes: Int64, md5: String?)?

@@ -24,7 +24,8 @@ final class IncomingFile {
         guard descriptor >= 0 else {
             throw RegistryError(.conflict, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        guard ftruncate(descriptor, off_t(offset)) == 0, lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset) else {
+        guard ftruncate(descriptor, off_t(offset)) == 0, lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset)
+        else {
             let reason = String(cString: strerror(errno))
             close(descriptor)
             throw RegistryError(.conflict, "cannot position \(path) at \(offset): \(reason)")

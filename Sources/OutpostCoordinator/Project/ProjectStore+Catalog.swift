@@ -26,9 +26,16 @@ extension ProjectStore {
         let target = directories.download + "/" + name
         defer { unlink(staged) }
         return try await pool.write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT md5 FROM project_files WHERE name = ?", arguments: [name]) {
+            if let existing = try Row.fetchOne(
+                db,
+                sql: "SELECT md5 FROM project_files WHERE name = ?",
+                arguments: [name]
+            ) {
                 guard existing["md5"] as String == md5 else {
-                    throw RegistryError(.conflict, "a different file named '\(name)' is already stored; pick another name")
+                    throw RegistryError(
+                        .conflict,
+                        "a different file named '\(name)' is already stored; pick another name"
+                    )
                 }
             } else {
                 guard rename(staged, target) == 0 else {
@@ -60,13 +67,25 @@ extension ProjectStore {
         let key = signingKey
         return try await pool.write { db in
             for file in files {
-                guard let row = try Row.fetchOne(db, sql: "SELECT md5 FROM project_files WHERE name = ?", arguments: [file.name]) else {
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: "SELECT md5 FROM project_files WHERE name = ?",
+                        arguments: [file.name]
+                    )
+                else {
                     throw RegistryError(.notFound, "no stored file '\(file.name)'; upload it first")
                 }
                 let signature = try key.signature(md5: row["md5"])
-                try db.execute(sql: "UPDATE project_files SET signature = ? WHERE name = ?", arguments: [signature, file.name])
+                try db.execute(
+                    sql: "UPDATE project_files SET signature = ? WHERE name = ?",
+                    arguments: [signature, file.name]
+                )
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO apps (name, created) VALUES (?, ?)", arguments: [name, self.now()])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO apps (name, created) VALUES (?, ?)",
+                arguments: [name, self.now()]
+            )
             let appID = try Int64.fetchOne(db, sql: "SELECT id FROM apps WHERE name = ?", arguments: [name])!
             let latest = try Int64.fetchOne(
                 db,
@@ -74,14 +93,17 @@ extension ProjectStore {
                 arguments: [appID, platform]
             )
             let version = versionNum ?? ((latest ?? 0) + 1)
-            let filesJSON: JSONValue = .array(files.map { file in
-                var object: [String: JSONValue] = ["name": .string(file.name), "main": .bool(file.main)]
-                if let open = file.openName { object["open_name"] = .string(open) }
-                return .object(object)
-            })
+            let filesJSON: JSONValue = .array(
+                files.map { file in
+                    var object: [String: JSONValue] = ["name": .string(file.name), "main": .bool(file.main)]
+                    if let open = file.openName { object["open_name"] = .string(open) }
+                    return .object(object)
+                }
+            )
             do {
                 try db.execute(
-                    sql: "INSERT INTO app_versions (app_id, version_num, platform, files, created) VALUES (?, ?, ?, ?, ?)",
+                    sql:
+                        "INSERT INTO app_versions (app_id, version_num, platform, files, created) VALUES (?, ?, ?, ?, ?)",
                     arguments: [appID, version, platform, Self.json(filesJSON), self.now()]
                 )
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -137,15 +159,21 @@ extension ProjectStore {
             throw RegistryError(.invalid, "the deadline must be at least 1 s and attempts 1…100")
         }
         return try await pool.write { db in
-            guard let appID = try Int64.fetchOne(db, sql: "SELECT id FROM apps WHERE name = ?", arguments: [job.app]) else {
+            guard let appID = try Int64.fetchOne(db, sql: "SELECT id FROM apps WHERE name = ?", arguments: [job.app])
+            else {
                 throw RegistryError(.notFound, "no app '\(job.app)'; add it with 'outpost-coordinator app add'")
             }
             for input in job.inputs {
-                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM project_files WHERE name = ?", arguments: [input.file]) != nil else {
+                guard
+                    try Bool.fetchOne(db, sql: "SELECT 1 FROM project_files WHERE name = ?", arguments: [input.file])
+                        != nil
+                else {
                     throw RegistryError(.notFound, "no stored file '\(input.file)'; upload it first")
                 }
             }
-            let inputs: JSONValue = .array(job.inputs.map { ["file": .string($0.file), "open_name": .string($0.openName)] })
+            let inputs: JSONValue = .array(
+                job.inputs.map { ["file": .string($0.file), "open_name": .string($0.openName)] }
+            )
             let outputs: JSONValue = .array(job.outputs.map { .string($0) })
             var ids: [Int64] = []
             let now = self.now()
@@ -157,7 +185,8 @@ extension ProjectStore {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
                         """,
                     arguments: [
-                        "pending-" + Hex.encode(SecretBytes.random(count: 8)), appID, Self.json(inputs), Self.json(outputs),
+                        "pending-" + Hex.encode(SecretBytes.random(count: 8)), appID, Self.json(inputs),
+                        Self.json(outputs),
                         job.commandLine, job.fpopsEstimate, job.fpopsEstimate * 1000, 1e9, 1e10, job.maximumOutputBytes,
                         deadline, attempts, now,
                     ]

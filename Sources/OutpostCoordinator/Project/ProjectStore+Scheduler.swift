@@ -34,7 +34,8 @@ extension ProjectStore {
         }
     }
 
-    private func schedule(_ db: Database, _ request: SchedulerRequest, _ base: SchedulerReply) throws -> SchedulerReply {
+    private func schedule(_ db: Database, _ request: SchedulerRequest, _ base: SchedulerReply) throws -> SchedulerReply
+    {
         var reply = base
         let now = self.now()
         let identity = try authenticate(db, request.authenticator)
@@ -76,14 +77,22 @@ extension ProjectStore {
         )
         guard !authenticator.isEmpty, authenticator.utf8.count <= 256 else { throw invalid }
         let hash = ClientRegistry.hash(authenticator)
-        if let id = try String.fetchOne(db, sql: "SELECT id FROM accounts WHERE authenticator_hash = ?", arguments: [hash]) {
+        if let id = try String.fetchOne(
+            db,
+            sql: "SELECT id FROM accounts WHERE authenticator_hash = ?",
+            arguments: [hash]
+        ) {
             return .account(id)
         }
         // An enrolled node uses its check-in credentials, which ties its BOINC host to its client.
         if let dot = authenticator.firstIndex(of: ".") {
             let clientID = String(authenticator[..<dot])
             let secretHash = ClientRegistry.hash(String(authenticator[authenticator.index(after: dot)...]))
-            if let stored = try String.fetchOne(db, sql: "SELECT secret_hash FROM clients WHERE id = ?", arguments: [clientID]),
+            if let stored = try String.fetchOne(
+                db,
+                sql: "SELECT secret_hash FROM clients WHERE id = ?",
+                arguments: [clientID]
+            ),
                 SecretBytes.equal(Array(stored.utf8), Array(secretHash.utf8))
             {
                 return .client(clientID)
@@ -92,7 +101,12 @@ extension ProjectStore {
         throw invalid
     }
 
-    private func host(_ db: Database, identity: Identity, request: SchedulerRequest, now: Double) throws -> (Int64, Bool) {
+    private func host(
+        _ db: Database,
+        identity: Identity,
+        request: SchedulerRequest,
+        now: Double
+    ) throws -> (Int64, Bool) {
         let (column, owner): (String, String) =
             switch identity {
             case .account(let id): ("account_id", id)
@@ -105,7 +119,11 @@ extension ProjectStore {
         )
         if hostID == nil, case .client = identity {
             // A node that lost its host id (a new state directory) is still the same client: same host.
-            hostID = try Int64.fetchOne(db, sql: "SELECT id FROM hosts WHERE client_id = ? ORDER BY id LIMIT 1", arguments: [owner])
+            hostID = try Int64.fetchOne(
+                db,
+                sql: "SELECT id FROM hosts WHERE client_id = ? ORDER BY id LIMIT 1",
+                arguments: [owner]
+            )
         }
         let info = request.host
         let flops = info.floatingPointOpsPerSecond > 0 ? info.floatingPointOpsPerSecond : 1e9
@@ -116,7 +134,9 @@ extension ProjectStore {
                                      rpc_count = rpc_count + 1
                     WHERE id = ?
                     """,
-                arguments: [info.domainName, info.hostCPID, max(info.processors, 1), flops, request.platformName, now, hostID]
+                arguments: [
+                    info.domainName, info.hostCPID, max(info.processors, 1), flops, request.platformName, now, hostID,
+                ]
             )
             return (hostID, false)
         }
@@ -125,7 +145,9 @@ extension ProjectStore {
                 INSERT INTO hosts (\(column), domain_name, host_cpid, processors, flops, platform, created, last_rpc, rpc_count)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)
                 """,
-            arguments: [owner, info.domainName, info.hostCPID, max(info.processors, 1), flops, request.platformName, now, now]
+            arguments: [
+                owner, info.domainName, info.hostCPID, max(info.processors, 1), flops, request.platformName, now, now,
+            ]
         )
         return (db.lastInsertedRowID, true)
     }
@@ -211,10 +233,16 @@ extension ProjectStore {
 
     /// After a failed attempt: another attempt while the job has some left, else the job fails with the reason.
     private func retryOrFail(_ db: Database, jobID: Int64, error: String, now: Double) throws {
-        guard let job = try Row.fetchOne(db, sql: "SELECT name, state, max_attempts FROM jobs WHERE id = ?", arguments: [jobID]),
+        guard
+            let job = try Row.fetchOne(
+                db,
+                sql: "SELECT name, state, max_attempts FROM jobs WHERE id = ?",
+                arguments: [jobID]
+            ),
             job["state"] as String != "done", job["state"] as String != "failed"
         else { return }
-        let attempts = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM results WHERE job_id = ?", arguments: [jobID]) ?? 0
+        let attempts =
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM results WHERE job_id = ?", arguments: [jobID]) ?? 0
         if attempts < job["max_attempts"] as Int64 {
             try Self.createResult(db, jobID: jobID, jobName: job["name"], attempt: attempts, now: now)
             try db.execute(sql: "UPDATE jobs SET state = 'queued' WHERE id = ?", arguments: [jobID])
@@ -251,11 +279,12 @@ extension ProjectStore {
         let host = try Row.fetchOne(db, sql: "SELECT processors, flops FROM hosts WHERE id = ?", arguments: [hostID])!
         let processors: Int64 = host["processors"]
         let flops: Double = host["flops"]
-        let inProgress = try Int64.fetchOne(
-            db,
-            sql: "SELECT COUNT(*) FROM results WHERE host_id = ? AND state = 'in_progress'",
-            arguments: [hostID]
-        ) ?? 0
+        let inProgress =
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM results WHERE host_id = ? AND state = 'in_progress'",
+                arguments: [hostID]
+            ) ?? 0
         let capacity = Int(processors) * settings.maximumInProgressPerProcessor - Int(inProgress)
         guard capacity > 0 else { return [] }
         let platforms = [request.platformName] + request.alternativePlatforms
@@ -300,7 +329,11 @@ extension ProjectStore {
         var apps: Set<String> = []
         func addFile(_ name: String, executable: Bool) throws {
             guard files[name] == nil,
-                let row = try Row.fetchOne(db, sql: "SELECT md5, nbytes, signature FROM project_files WHERE name = ?", arguments: [name])
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT md5, nbytes, signature FROM project_files WHERE name = ?",
+                    arguments: [name]
+                )
             else { return }
             files[name] = FileInfo(
                 name: name,
@@ -376,7 +409,9 @@ extension ProjectStore {
             }
             let resultName: String = row["name"]
             var outputs: [FileReference] = []
-            for (index, openName) in (Self.parseJSON(row["outputs"]).arrayValue ?? []).compactMap(\.stringValue).enumerated() {
+            for (index, openName) in (Self.parseJSON(row["outputs"]).arrayValue ?? []).compactMap(\.stringValue)
+                .enumerated()
+            {
                 let name = "\(resultName)_r\(index)"
                 files[name] = FileInfo(name: name, uploadURLs: [settings.uploadURL], maxNbytes: row["max_output_bytes"])
                 fileOrder.append(name)

@@ -45,7 +45,10 @@ extension ProjectStore {
         guard offset <= present else {
             throw RegistryError(.conflict, "\(name): offset \(offset) is past the \(present) bytes received")
         }
-        return IncomingUpload(file: try IncomingFile(path: path, offset: offset, limit: nbytes - offset), offset: offset)
+        return IncomingUpload(
+            file: try IncomingFile(path: path, offset: offset, limit: nbytes - offset),
+            offset: offset
+        )
     }
 
     /// Ends an upload: complete and matching its MD5, or an error (incomplete is transient, a wrong MD5 permanent and

@@ -139,7 +139,9 @@ public enum NodeConfigurationLoader {
     }
 
     /// `[scheduler]`: the BOINC project the node works for.
-    static func parseScheduler(_ section: ConfigurationSection) throws(ConfigurationError) -> NodeConfiguration.Scheduler {
+    static func parseScheduler(
+        _ section: ConfigurationSection
+    ) throws(ConfigurationError) -> NodeConfiguration.Scheduler {
         try section.rejectUnknownKeys(known: [
             "enabled", "project_url", "authenticator_file", "platform", "work_buf_min_days", "work_buf_additional_days",
             "max_concurrent_transfers", "backoff_min", "backoff_max",
@@ -161,7 +163,9 @@ public enum NodeConfigurationLoader {
         if let value = try section.integer("max_concurrent_transfers", in: 1...64) {
             scheduler.maximumConcurrentTransfers = value
         }
-        if let value = try section.integer("backoff_min", in: 1...86_400) { scheduler.backoffMinimumSeconds = Double(value) }
+        if let value = try section.integer("backoff_min", in: 1...86_400) {
+            scheduler.backoffMinimumSeconds = Double(value)
+        }
         if let value = try section.integer("backoff_max", in: 1...(7 * 86_400)) {
             scheduler.backoffMaximumSeconds = Double(value)
         }

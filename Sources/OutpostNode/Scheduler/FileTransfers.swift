@@ -134,7 +134,12 @@ struct FileTransfers: Sendable {
     // MARK: Uploads
 
     /// Uploads `path` as `name`; returns its size and MD5 as the report states them.
-    func upload(path: String, name: String, maxNbytes: Double, url: String) async throws(TransferError) -> (Int64, String) {
+    func upload(
+        path: String,
+        name: String,
+        maxNbytes: Double,
+        url: String
+    ) async throws(TransferError) -> (Int64, String) {
         guard let (md5, size) = FileDigest.md5(path: path) else {
             throw TransferError(permanent: true, code: -161, message: "output \(path) cannot be read")
         }
@@ -152,12 +157,22 @@ struct FileTransfers: Sendable {
             if present >= size { return (size, md5) }
             offset = max(present, 0)
         }
-        let header = DataServerMessage.uploadHeader(name: name, maxNbytes: maxNbytes, nbytes: size, md5: md5, offset: offset)
+        let header = DataServerMessage.uploadHeader(
+            name: name,
+            maxNbytes: maxNbytes,
+            nbytes: size,
+            md5: md5,
+            offset: offset
+        )
         _ = try await post(url, header: header, file: (path, offset))
         return (size, md5)
     }
 
-    private func post(_ url: String, header: String, file: (path: String, offset: Int64)?) async throws(TransferError)
+    private func post(
+        _ url: String,
+        header: String,
+        file: (path: String, offset: Int64)?
+    ) async throws(TransferError)
         -> DataServerReply
     {
         var request = HTTPClientRequest(url: url)
@@ -169,7 +184,10 @@ struct FileTransfers: Sendable {
                 throw TransferError(permanent: true, code: -161, message: "output \(file.path) cannot be read")
             }
             let body = BodyParts(header: headerBytes, file: chunks)
-            request.body = .stream(body.map { ByteBuffer(bytes: $0) }, length: .known(Int64(headerBytes.count) + chunks.size))
+            request.body = .stream(
+                body.map { ByteBuffer(bytes: $0) },
+                length: .known(Int64(headerBytes.count) + chunks.size)
+            )
         } else {
             request.body = .bytes(ByteBuffer(bytes: headerBytes))
         }
@@ -197,7 +215,11 @@ struct FileTransfers: Sendable {
         case .success: return reply
         case .transient: throw .transient("the upload handler asks to retry: \(reply.message ?? "no reason given")")
         case .permanent:
-            throw TransferError(permanent: true, code: -182, message: "the upload handler refused: \(reply.message ?? "")")
+            throw TransferError(
+                permanent: true,
+                code: -182,
+                message: "the upload handler refused: \(reply.message ?? "")"
+            )
         }
     }
 }

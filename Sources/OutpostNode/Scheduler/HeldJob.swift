@@ -11,7 +11,10 @@ struct HeldJob: Sendable, Equatable {
     /// The result's job from a reply, or why it cannot run (a missing workunit, app version or file info).
     init(result: ResultDescription, reply: SchedulerReply, platform: String) throws(XMLError) {
         guard let workunit = reply.workunits.first(where: { $0.name == result.workunitName }) else {
-            throw XMLError(.invalidValue, "result \(result.name) names workunit \(result.workunitName), not in the reply")
+            throw XMLError(
+                .invalidValue,
+                "result \(result.name) names workunit \(result.workunitName), not in the reply"
+            )
         }
         let candidates = reply.appVersions.filter {
             $0.appName == workunit.appName && (result.platform == nil || $0.platform == result.platform)
@@ -28,7 +31,10 @@ struct HeldJob: Sendable, Equatable {
             throw XMLError(.invalidValue, "result \(result.name) refers to file \(name), which has no file_info")
         }
         guard appVersion.files.contains(where: \.mainProgram) else {
-            throw XMLError(.invalidValue, "app version \(appVersion.appName) \(appVersion.versionNum) has no main program")
+            throw XMLError(
+                .invalidValue,
+                "app version \(appVersion.appName) \(appVersion.versionNum) has no main program"
+            )
         }
         self.result = result
         self.workunit = workunit

@@ -13,7 +13,8 @@ import OutpostState
 extension SchedulerClient {
 
     /// One scheduler RPC (serialised with any other); nil when the project could not be reached (backed off).
-    func rpc(workSeconds: Double, instances: Double, facts: (lanes: Int, flops: Double)) async throws -> SchedulerReply? {
+    func rpc(workSeconds: Double, instances: Double, facts: (lanes: Int, flops: Double)) async throws -> SchedulerReply?
+    {
         while rpcBusy { try await Task.sleep(for: .milliseconds(50)) }
         rpcBusy = true
         defer { rpcBusy = false }
@@ -41,7 +42,9 @@ extension SchedulerClient {
             throw SchedulerClientError("the master page \(projectURL) answered HTTP \(response.status.code)")
         }
         let urls = MasterPage.schedulerURLs(in: String(decoding: body.readableBytesView, as: UTF8.self))
-        guard !urls.isEmpty else { throw SchedulerClientError("no scheduler URLs found in the master page \(projectURL)") }
+        guard !urls.isEmpty else {
+            throw SchedulerClientError("no scheduler URLs found in the master page \(projectURL)")
+        }
         project.schedulerURLs = urls
         try store.save(project)
     }
@@ -91,7 +94,10 @@ extension SchedulerClient {
             var http = HTTPClientRequest(url: url)
             http.method = .POST
             http.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            http.headers.add(name: "User-Agent", value: "BOINC client (\(request.platformName) \(request.coreClientVersionText); Outpost)")
+            http.headers.add(
+                name: "User-Agent",
+                value: "BOINC client (\(request.platformName) \(request.coreClientVersionText); Outpost)"
+            )
             http.body = .bytes(ByteBuffer(string: request.xml))
             do {
                 let response = try await client.execute(http, timeout: .seconds(300))
@@ -102,7 +108,10 @@ extension SchedulerClient {
                 }
                 return try SchedulerReply(bytes: Array(body.readableBytesView))
             } catch let error as XMLError {
-                dependencies.recordEvent("schedulerReplyRejected", ["url": .string(url), "error": .string(error.message)])
+                dependencies.recordEvent(
+                    "schedulerReplyRejected",
+                    ["url": .string(url), "error": .string(error.message)]
+                )
                 problems.append("\(url): the reply is not a scheduler reply: \(error.message)")
             } catch {
                 problems.append("\(url): \(error)")
@@ -128,15 +137,30 @@ extension SchedulerClient {
         var jobs: [(name: String, xml: String)] = []
         for result in reply.results {
             do {
-                jobs.append((result.name, try HeldJob(result: result, reply: reply, platform: dependencies.settings.platform).xml))
+                jobs.append(
+                    (
+                        result.name,
+                        try HeldJob(result: result, reply: reply, platform: dependencies.settings.platform).xml
+                    )
+                )
             } catch {
-                dependencies.logger.error("the project sent a job that cannot run", metadata: ["result": "\(result.name)", "error": "\(error)"])
+                dependencies.logger.error(
+                    "the project sent a job that cannot run",
+                    metadata: ["result": "\(result.name)", "error": "\(error)"]
+                )
             }
         }
         let added = try store.hold(jobs, project: projectURL, now: WallClock.seconds())
         for name in reply.resultAborts + reply.resultAbortsIfNotStarted {
             guard let held = try store.result(name), held.state == .preparing else { continue }
-            let report = ReportedResult(name: name, exitStatus: -221, state: .aborted, platform: dependencies.settings.platform, versionNum: 0, stderr: "aborted by the project")
+            let report = ReportedResult(
+                name: name,
+                exitStatus: -221,
+                state: .aborted,
+                platform: dependencies.settings.platform,
+                versionNum: 0,
+                stderr: "aborted by the project"
+            )
             try store.setState(name, .ready, report: report.xmlFragment)
         }
         dependencies.publisher.set(
@@ -161,7 +185,9 @@ extension SchedulerClient {
         let old = try CodeSigningKey(publicKeyText: current)
         let newMD5 = Hex.encode(MessageDigest.hash(.md5, Array(key.utf8)))
         guard let signature, old.verify(signatureText: signature, md5: newMD5) else {
-            dependencies.logger.error("the project sent a new code-signing key without a valid signature; keeping the old one")
+            dependencies.logger.error(
+                "the project sent a new code-signing key without a valid signature; keeping the old one"
+            )
             dependencies.recordEvent("codeSignKeyRejected", ["project": .string(projectURL)])
             return
         }
@@ -175,9 +201,15 @@ extension SchedulerClient {
         ]
         dependencies.recordEvent("projectMessage", fields)
         if message.priority == "high" {
-            dependencies.logger.warning("message from the project", metadata: ["project": "\(projectURL)", "text": "\(message.text)"])
+            dependencies.logger.warning(
+                "message from the project",
+                metadata: ["project": "\(projectURL)", "text": "\(message.text)"]
+            )
         } else {
-            dependencies.logger.info("message from the project", metadata: ["project": "\(projectURL)", "text": "\(message.text)"])
+            dependencies.logger.info(
+                "message from the project",
+                metadata: ["project": "\(projectURL)", "text": "\(message.text)"]
+            )
         }
     }
 

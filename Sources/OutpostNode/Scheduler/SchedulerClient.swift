@@ -149,7 +149,10 @@ actor SchedulerClient: WorkSource {
         guard !reconciled, let held = await dependencies.laneReferences(name) else { return }
         reconciled = true
         for result in try store.results(project: projectURL, state: .queued) where !held.contains(result.name) {
-            dependencies.logger.notice("a job the lanes never received is queued again", metadata: ["result": "\(result.name)"])
+            dependencies.logger.notice(
+                "a job the lanes never received is queued again",
+                metadata: ["result": "\(result.name)"]
+            )
             try store.setState(result.name, .preparing)
         }
     }
@@ -236,7 +239,8 @@ actor SchedulerClient: WorkSource {
             state: .computeError,
             platform: dependencies.settings.platform,
             versionNum: 0,
-            stderr: "<file_xfer_error>\n  <error_code>\(code)</error_code>\n  <error_message>\(message)</error_message>\n</file_xfer_error>"
+            stderr:
+                "<file_xfer_error>\n  <error_code>\(code)</error_code>\n  <error_message>\(message)</error_message>\n</file_xfer_error>"
         )
         try store.setState(name, .ready, report: report.xmlFragment)
     }
@@ -274,7 +278,13 @@ actor SchedulerClient: WorkSource {
                     url: url
                 )
                 report.outputs.append(
-                    .init(name: info.name, nbytes: Double(size), maxNbytes: info.maxNbytes ?? 0, md5: md5, uploadURL: url)
+                    .init(
+                        name: info.name,
+                        nbytes: Double(size),
+                        maxNbytes: info.maxNbytes ?? 0,
+                        md5: md5,
+                        uploadURL: url
+                    )
                 )
             } catch {
                 guard error.permanent else { throw SchedulerClientError("upload of \(info.name) failed: \(error)") }

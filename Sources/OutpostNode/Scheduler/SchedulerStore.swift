@@ -107,7 +107,8 @@ final class SchedulerStore: Sendable {
             var added: [String] = []
             for job in jobs {
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO result (name, project_url, state, job, created) VALUES (?, ?, 'preparing', ?, ?)",
+                    sql:
+                        "INSERT OR IGNORE INTO result (name, project_url, state, job, created) VALUES (?, ?, 'preparing', ?, ?)",
                     arguments: [job.name, project, job.xml, now]
                 )
                 if db.changesCount > 0 { added.append(job.name) }

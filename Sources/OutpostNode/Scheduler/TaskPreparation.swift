@@ -17,7 +17,9 @@ enum TaskPreparation {
         for reference in job.workunit.files {
             inputs.append(.init(source: "\(projectDirectory)/\(reference.fileName)", name: reference.slotName))
         }
-        let commandLine = [job.appVersion.commandLine, job.workunit.commandLine].compactMap { $0 }.joined(separator: " ")
+        let commandLine = [job.appVersion.commandLine, job.workunit.commandLine].compactMap { $0 }.joined(
+            separator: " "
+        )
         let flops = job.appVersion.flops ?? hostFlops
         // BOINC's bound: rsc_fpops_bound / flops, with a floor so that a badly estimated short job is not killed early.
         let maxRuntime = Int64(max(job.workunit.rscFpopsBound / max(flops, 1), 300).rounded(.up))

@@ -15,7 +15,11 @@ extension Coordinator {
     /// Adds the test app; `body` is shell run before the finish file is written.
     func addApp(name: String = "upper", body: String = "tr 'a-z' 'A-Z' < in.txt > out.txt") throws {
         let script = directory.file("\(name).sh")
-        try writeFile(script, "#!/bin/sh\n\(body)\necho \"ran in $(pwd)\" >&2\necho 0 > boinc_finish_called\nexit 0\n", mode: 0o755)
+        try writeFile(
+            script,
+            "#!/bin/sh\n\(body)\necho \"ran in $(pwd)\" >&2\necho 0 > boinc_finish_called\nexit 0\n",
+            mode: 0o755
+        )
         let added = try cli(["app", "add", name, script])
         guard added.status == 0 else { throw TestFailure("app add failed: \(added.error)") }
     }
