@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "OutpostClient", targets: ["OutpostClient"]),
         // For Benchmarks/ (reply parsing rate) and for tools that speak BOINC's scheduler RPC.
         .library(name: "OutpostScheduler", targets: ["OutpostScheduler"]),
+        // For Benchmarks/ (transfer throughput and bandwidth limits against curl).
+        .library(name: "OutpostTransfers", targets: ["OutpostTransfers"]),
+        .library(name: "OutpostCrypto", targets: ["OutpostCrypto"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -69,6 +72,16 @@ let package = Package(
         // BOINC's scheduler RPC as values: the XML reader and writer, requests, replies, the upload protocol. Pure:
         // bytes in, values out, no sockets.
         .target(name: "OutpostScheduler", swiftSettings: strictSwift),
+        .target(
+            name: "OutpostTransfers",
+            dependencies: [
+                "OutpostCore", "OutpostCrypto", "OutpostScheduler",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(name: "OutpostFiles", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
         .target(name: "OutpostState", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
         .target(
@@ -88,7 +101,7 @@ let package = Package(
             name: "OutpostNode",
             dependencies: [
                 "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "OutpostState", "OutpostLanes", "CSystemd",
-                "CLinuxShims", "OutpostService", "OutpostCheckin", "OutpostScheduler", "OutpostCrypto",
+                "CLinuxShims", "OutpostService", "OutpostCheckin", "OutpostScheduler", "OutpostCrypto", "OutpostTransfers",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,6 +161,7 @@ let package = Package(
         .testTarget(name: "OutpostTOMLTests", dependencies: ["OutpostTOML"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostFilesTests", dependencies: ["OutpostFiles"], swiftSettings: strictSwift),
         .testTarget(name: "OutpostRPCTests", dependencies: ["OutpostRPC"], swiftSettings: strictSwift),
+        .testTarget(name: "OutpostTransfersTests", dependencies: ["OutpostTransfers"], swiftSettings: strictSwift),
         .testTarget(
             name: "OutpostSchedulerTests",
             dependencies: ["OutpostScheduler", "OutpostCrypto"],

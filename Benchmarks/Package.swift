@@ -4,13 +4,21 @@ import PackageDescription
 // Load generators for Benchmarks/*.sh. A package of its own so that the product's build stays free of them.
 let package = Package(
     name: "outpost-benchmarks",
-    dependencies: [.package(name: "outpost", path: "..")],
+    dependencies: [
+        .package(name: "outpost", path: ".."),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
     targets: [
         .executableTarget(
             name: "outpost-bench",
             dependencies: [
                 .product(name: "OutpostClient", package: "outpost"),
                 .product(name: "OutpostScheduler", package: "outpost"),
+                .product(name: "OutpostTransfers", package: "outpost"),
+                .product(name: "OutpostCrypto", package: "outpost"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         )

@@ -386,26 +386,39 @@ public actor LaneSupervisor: Service {
 
     private func reportPending() async {
         for source in dependencies.workSources where !stopping {
-            guard let pending = try? await store.unreported(source: source.name) else { continue }
-            for record in pending {
-                guard let taskID = record.id else { continue }
+            guard let pending = try? await store.unreported(source: source.name), !pending.isEmpty else { continue }
+            let results = pending.map { Self.result($0, tasksDirectory: dependencies.tasksDirectory) }
+            let outcome = await source.report(results)
+            // The source has these results now: record that even when outpostd is stopping (this task being
+            // cancelled), or they are reported a second time after the restart. An unstructured task does not
+            // inherit the cancellation.
+            let store = self.store
+            for taskID in outcome.accepted.sorted() {
                 do {
-                    try await source.report(Self.result(record, tasksDirectory: dependencies.tasksDirectory))
-                    // The source has the result now: record that even when outpostd is stopping (this task being
-                    // cancelled), or the result is reported a second time after the restart. An unstructured task
-                    // does not inherit the cancellation.
-                    let store = self.store
                     publishTask(try await Task { try await store.markReported(taskID) }.value)
                 } catch {
-                    logger.warning(
-                        "cannot report a result yet",
-                        metadata: ["task": "\(taskID)", "source": "\(source.name)", "error": "\(error)"]
-                    )
-                    break
+                    logger.error("cannot record a reported task", metadata: ["task": "\(taskID)", "error": "\(error)"])
                 }
+            }
+            if let problem = outcome.problem {
+                logger.warning(
+                    "cannot report results yet",
+                    metadata: [
+                        "source": "\(source.name)", "waiting": "\(pending.count - outcome.accepted.count)",
+                        "error": "\(problem)",
+                    ]
+                )
             }
         }
         await prune()
+    }
+
+    /// A work source has work now (its report brought some): ask it at once, whatever its retry time said.
+    public func workAvailable(source: String) {
+        guard !stopping else { return }
+        nextFetch[source] = nil
+        fetchBackoff[source] = nil
+        wakeIdleLanes()
     }
 
     /// Wakes idle lanes when a work source is due again, and retries reports, once a second.
@@ -484,6 +497,14 @@ public actor LaneSupervisor: Service {
         }
         guard let record = try await store.task(taskID) else { throw LaneError("task \(taskID) does not exist") }
         throw LaneError("task \(taskID) is \(record.state.rawValue); only a queued or running task can be aborted")
+    }
+
+    /// Aborts a work source's task by its reference (a BOINC project's `result_abort`); false when the lanes have
+    /// no unfinished task by that name.
+    public func abort(source: String, reference: String, reason: String) async throws -> Bool {
+        guard let taskID = try await store.unfinishedTask(source: source, reference: reference) else { return false }
+        try await abort(taskID: taskID, reason: reason)
+        return true
     }
 
     /// Sets the mode of the given lanes (all when nil): pause stops their tasks, fold resumes them and takes work,
@@ -567,6 +588,8 @@ public actor LaneSupervisor: Service {
             publishLane(id)
             if old.holds(id) && !new.holds(id) { lane.wakeup.yield() }
         }
+        // Results held back while the node was disabled (their uploads paused) go out now.
+        if old.nodeDisabled && !new.nodeDisabled { reporterWakeup.yield() }
         dependencies.recordEvent(
             "coordinatorHold",
             [

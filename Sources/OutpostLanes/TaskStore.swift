@@ -221,6 +221,17 @@ public final class TaskStore: Sendable {
     }
 
     /// The references of a source's tasks not yet reported (queued, running or finished): what the lanes hold for it.
+    /// The id of a work source's task that has not finished yet, by the source's reference.
+    public func unfinishedTask(source: String, reference: String) async throws -> Int64? {
+        try await database.read { db in
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT id FROM task WHERE source = ? AND reference = ? AND finishedAt IS NULL",
+                arguments: [source, reference]
+            )
+        }
+    }
+
     public func heldReferences(source: String) async throws -> Set<String> {
         try await database.read { db in
             Set(

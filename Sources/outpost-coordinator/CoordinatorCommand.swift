@@ -15,7 +15,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         version: "\(OutpostVersion.version) (build \(OutpostVersion.revision))",
         subcommands: [
             ServeCommand.self, TokenCommand.self, ClientsCommand.self, AppCommand.self, AccountCommand.self,
-            SubmitCommand.self, ResultsCommand.self, OutputCommand.self,
+            SubmitCommand.self, ResultsCommand.self, CancelCommand.self, OutputCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
     )

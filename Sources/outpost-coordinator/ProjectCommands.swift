@@ -211,7 +211,7 @@ struct ResultsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only this job.")
     var job: Int?
 
-    @Option(name: .long, help: "Only jobs in this state: queued, running, done, failed.")
+    @Option(name: .long, help: "Only jobs in this state: queued, running, done, failed, cancelled.")
     var state: String?
 
     @Flag(name: .long, help: "Counts of jobs by state.")
@@ -229,7 +229,7 @@ struct ResultsCommand: AsyncParsableCommand {
                 print(JSONCoding.serializeToString(counts))
                 return
             }
-            let order = ["queued", "running", "done", "failed"]
+            let order = ["queued", "running", "done", "failed", "cancelled"]
             print(order.map { "\($0) \(counts[$0]?.integerValue ?? 0)" }.joined(separator: "  "))
             return
         }
@@ -264,6 +264,31 @@ struct ResultsCommand: AsyncParsableCommand {
                 print(detail)
             }
         }
+    }
+}
+
+/// `cancel JOB...`: jobs end as cancelled; hosts running them are told to abort at their next RPC.
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel jobs (ids from 'results'): unsent results are dropped, running ones aborted on their hosts."
+    )
+
+    @Argument(help: ArgumentHelp("The jobs to cancel.", valueName: "job"))
+    var jobs: [Int64]
+
+    @OptionGroup var admin: AdminOptions
+
+    func run() async throws {
+        let answer = try await admin.call("job_cancel", ["ids": .array(jobs.map(JSONValue.integer))])
+        if admin.json {
+            print(JSONCoding.serializeToString(answer))
+            return
+        }
+        print(
+            "cancelled \(answer["cancelled"]?.integerValue ?? 0) job(s); "
+                + "\(answer["aborting"]?.integerValue ?? 0) result(s) to abort on their hosts"
+        )
     }
 }
 

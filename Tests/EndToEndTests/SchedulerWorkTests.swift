@@ -117,4 +117,66 @@ struct SchedulerWorkTests {
         )
         try daemon.stop()
     }
+
+    @Test func aDisabledNodeHoldsItsUploadsUntilEnabledAndLosesNothing() throws {
+        let coordinator = try Coordinator(checkinInterval: 1, offlineGrace: 30, extra: Coordinator.projectSettings)
+        try coordinator.addApp(body: "sleep 4; tr 'a-z' 'A-Z' < in.txt > out.txt")
+        try coordinator.submit(input: "held\n", count: 1)
+        let (_, tokenFile) = try coordinator.token()
+        let daemon = try Daemon(config: Self.nodeConfig(coordinator, tokenFile: tokenFile))
+        let client = try daemon.client()
+        _ = try client.call("superuser")
+        let taskStates = {
+            try client.call("getState")["tasks"]?.objectValue?.values.compactMap { $0["state"]?.stringValue } ?? []
+        }
+        #expect(try eventually(timeout: .seconds(60)) { try taskStates().contains("running") })
+
+        // Disabled while the task runs: it finishes (when_disabled = finish), but its output is not uploaded.
+        let id = try #require(try coordinator.find("Client where type=1").first?["id"]?.stringValue)
+        #expect(try coordinator.cli(["clients", "disable", id]).status == 0)
+        #expect(try eventually { try client.call("getState")["coordinator"]?["status"] == "disabled" })
+        #expect(try eventually(timeout: .seconds(30)) { try taskStates().contains("succeeded") })
+        usleep(3_000_000)
+        let uploads = coordinator.directory.file("state/project/upload")
+        #expect(try listDirectory(uploads).isEmpty)
+        #expect(try coordinator.summary()["done"] ?? 0 == 0)
+        #expect(daemon.process.standardError.contains("transfers are paused"))
+
+        // Enabled again: the held result is uploaded and reported.
+        #expect(try coordinator.cli(["clients", "enable", id]).status == 0)
+        #expect(try eventually(timeout: .seconds(60)) { (try coordinator.summary()["done"] ?? 0) == 1 })
+        try Self.expectDoneExactlyOnce(try coordinator.jobs(), coordinator: coordinator, expected: "HELD\n")
+        try daemon.stop()
+    }
+
+    @Test func aCancelledJobIsAbortedOnTheNodeThatRunsIt() throws {
+        let coordinator = try Coordinator(checkinInterval: 1, offlineGrace: 30, extra: Coordinator.projectSettings)
+        try coordinator.addApp(body: "sleep 120; tr 'a-z' 'A-Z' < in.txt > out.txt")
+        try coordinator.submit(input: "long\n", count: 2)
+        let (_, tokenFile) = try coordinator.token()
+        let daemon = try Daemon(config: Self.nodeConfig(coordinator, tokenFile: tokenFile))
+        let client = try daemon.client()
+        _ = try client.call("superuser")
+        let tasks = { try client.call("getState")["tasks"]?.objectValue?.values.map { $0 } ?? [] }
+        #expect(
+            try eventually(timeout: .seconds(60)) { try tasks().filter { $0["state"] == "running" }.count == 2 }
+        )
+        let job = try #require(try coordinator.jobs().first?["id"]?.integerValue)
+        let cancel = try coordinator.cli(["cancel", String(job)])
+        #expect(cancel.status == 0 && cancel.output.contains("cancelled 1 job"), "\(cancel)")
+
+        // At the node's next RPC the task is aborted, reported, and the other job runs on.
+        #expect(
+            try eventually(timeout: .seconds(90)) {
+                try tasks().contains { $0["state"] == "aborted" && $0["reason"] == "aborted by the project" }
+            },
+            "\(daemon.process.standardError.suffix(3000))"
+        )
+        #expect(try tasks().filter { $0["state"] == "running" }.count == 1)
+        let summary = try coordinator.summary()
+        #expect(summary["cancelled"] == 1 && summary["running"] == 1, "\(summary)")
+        let cancelled = try #require(try coordinator.jobs().first { $0["id"]?.integerValue == job })
+        #expect(cancelled["results"]?.arrayValue?.first?["outcome"] == "aborted", "\(cancelled)")
+        try daemon.stop()
+    }
 }

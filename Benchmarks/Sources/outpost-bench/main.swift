@@ -1,5 +1,6 @@
 import Foundation
 import OutpostClient
+import OutpostCrypto
 import OutpostRPC
 import OutpostScheduler
 
@@ -147,6 +148,10 @@ func usage() -> Never {
                outpost-bench list-rps SOCKET PATH CONNECTIONS SECONDS
                outpost-bench rclone-list-rps PORT DIRECTORY CONNECTIONS SECONDS
                outpost-bench parse-replies FILE SECONDS               (scheduler replies parsed per second)
+               outpost-bench boinc-jobs SCHEDULER_URL AUTHENTICATOR PROCESSORS   (one RPC; a line per result)
+               outpost-bench download URL NAME NBYTES MD5 DIRECTORY [KBITS]  (seconds, as outpostd downloads)
+               outpost-bench upload URL NAME MAX_NBYTES FILE [KBITS]         (seconds, as outpostd uploads)
+               outpost-bench upload-header NAME MAX_NBYTES FILE              (the BOINC upload header, for curl)
 
         """.data(using: .utf8)!
     )
@@ -212,6 +217,36 @@ do {
             }
         }
         print(String(format: "%.0f", Double(parsed) / Date().timeIntervalSince(start)))
+    case ("boinc-jobs", 4):
+        guard let processors = Int(arguments[3]) else { usage() }
+        try await TransferBench.jobs(schedulerURL: arguments[1], authenticator: arguments[2], processors: processors)
+    case ("download", 6), ("download", 7):
+        guard let nbytes = Double(arguments[3]) else { usage() }
+        try await TransferBench.download(
+            url: arguments[1],
+            name: arguments[2],
+            nbytes: nbytes,
+            md5: arguments[4],
+            directory: arguments[5],
+            rate: arguments.count == 7 ? Double(arguments[6]) : nil
+        )
+    case ("upload", 5), ("upload", 6):
+        guard let maxNbytes = Double(arguments[3]) else { usage() }
+        try await TransferBench.upload(
+            url: arguments[1],
+            name: arguments[2],
+            maxNbytes: maxNbytes,
+            path: arguments[4],
+            rate: arguments.count == 6 ? Double(arguments[5]) : nil
+        )
+    case ("upload-header", 4):
+        guard let maxNbytes = Double(arguments[2]), let (md5, size) = FileDigest.md5(path: arguments[3]) else {
+            usage()
+        }
+        print(
+            DataServerMessage.uploadHeader(name: arguments[1], maxNbytes: maxNbytes, nbytes: size, md5: md5, offset: 0),
+            terminator: ""
+        )
     default:
         usage()
     }

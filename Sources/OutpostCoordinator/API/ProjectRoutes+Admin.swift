@@ -84,5 +84,14 @@ extension ProjectRoutes {
             )
         }
         routes.adminCall(router, "job_summary", allowed: []) { _ in try await project.jobSummary() }
+        routes.adminCall(router, "job_cancel", allowed: ["ids"]) { params in
+            let ids = try (params.optionalArray("ids") ?? []).map { value in
+                guard let id = value.integerValue else {
+                    throw RegistryError(.invalid, "'ids' holds job ids (integers)")
+                }
+                return id
+            }
+            return try await project.cancel(jobIDs: ids)
+        }
     }
 }

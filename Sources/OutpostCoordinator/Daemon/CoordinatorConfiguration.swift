@@ -21,6 +21,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     /// `[project]`: the BOINC project the coordinator serves (its URLs follow from `url`).
     public var projectName = "Outpost"
     public var requestDelaySeconds = 1
+    public var nextRPCDelaySeconds = 600
     public var maximumInProgressPerProcessor = 2
     public var defaultDeadlineSeconds = 86_400
     public var defaultMaximumAttempts = 3
@@ -32,6 +33,7 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
         var settings = ProjectSettings(baseURL: url)
         settings.name = projectName
         settings.requestDelaySeconds = Double(requestDelaySeconds)
+        settings.nextRPCDelaySeconds = Double(nextRPCDelaySeconds)
         settings.maximumInProgressPerProcessor = maximumInProgressPerProcessor
         settings.defaultDeadlineSeconds = Double(defaultDeadlineSeconds)
         settings.defaultMaximumAttempts = defaultMaximumAttempts
@@ -107,11 +109,15 @@ public enum CoordinatorConfigurationLoader {
         }
         if let project = try root.subsection("project") {
             try project.rejectUnknownKeys(known: [
-                "name", "request_delay", "max_in_progress_per_cpu", "default_deadline", "max_attempts",
+                "name", "request_delay", "next_rpc_delay", "max_in_progress_per_cpu", "default_deadline",
+                "max_attempts",
             ])
             if let value = try project.nonEmptyString("name") { configuration.projectName = value }
             if let value = try project.integer("request_delay", in: 0...86_400) {
                 configuration.requestDelaySeconds = value
+            }
+            if let value = try project.integer("next_rpc_delay", in: 0...(7 * 86_400)) {
+                configuration.nextRPCDelaySeconds = value
             }
             if let value = try project.integer("max_in_progress_per_cpu", in: 1...1000) {
                 configuration.maximumInProgressPerProcessor = value

@@ -5,6 +5,9 @@ public struct ProjectSettings: Sendable, Equatable {
     public var baseURL: String
     /// The least seconds between two RPCs of one host (`request_delay` in every reply).
     public var requestDelaySeconds: Double = 1
+    /// A host holding results in progress contacts the project again within this many seconds (`next_rpc_delay`),
+    /// so that aborts of cancelled jobs reach it; 0 sends none.
+    public var nextRPCDelaySeconds: Double = 600
     /// At most this many results in progress per processor of a host.
     public var maximumInProgressPerProcessor = 2
     /// Report deadline of a job when `submit` gives none.

@@ -69,7 +69,7 @@ extension ProjectStore {
     /// Counts of jobs by state, for `outpost-coordinator results --summary` and the demo's progress line.
     public func jobSummary() async throws -> JSONValue {
         try await pool.read { db in
-            var counts: [String: JSONValue] = ["queued": 0, "running": 0, "done": 0, "failed": 0]
+            var counts: [String: JSONValue] = ["queued": 0, "running": 0, "done": 0, "failed": 0, "cancelled": 0]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
                 counts[row["state"]] = .integer(row["n"])
             }

@@ -50,12 +50,16 @@ extension ProjectStore {
             reply.resultAcks.append(reported.name)
             try accept(db, reported, hostID: hostID, now: now)
         }
+        reply.resultAborts = try abortCancelled(db, hostID: hostID, now: now)
         var sending = try lostResults(db, hostID: hostID, request: request)
         let wantsWork = request.workRequestSeconds > 0 || request.cpuRequestInstances > 0
         if wantsWork {
             sending += try assignWork(db, hostID: hostID, request: request, alreadySending: sending.count, now: now)
         }
         try describe(db, results: sending, into: &reply)
+        if settings.nextRPCDelaySeconds > 0, try hasResultsInProgress(db, hostID: hostID) {
+            reply.nextRPCDelay = settings.nextRPCDelaySeconds
+        }
         return reply
     }
 
@@ -224,7 +228,7 @@ extension ProjectStore {
             try db.execute(
                 sql: """
                     UPDATE jobs SET state = 'done', canonical_result_id = ?, finished = ?, error = NULL
-                    WHERE id = ? AND state NOT IN ('done', 'failed')
+                    WHERE id = ? AND state NOT IN ('done', 'failed', 'cancelled')
                     """,
                 arguments: [resultID, now, jobID]
             )
@@ -239,7 +243,7 @@ extension ProjectStore {
                 sql: "SELECT name, state, max_attempts FROM jobs WHERE id = ?",
                 arguments: [jobID]
             ),
-            job["state"] as String != "done", job["state"] as String != "failed"
+            !["done", "failed", "cancelled"].contains(job["state"] as String)
         else { return }
         let attempts =
             try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM results WHERE job_id = ?", arguments: [jobID]) ?? 0
@@ -255,6 +259,14 @@ extension ProjectStore {
     }
 
     // MARK: Results going out
+
+    private func hasResultsInProgress(_ db: Database, hostID: Int64) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM results WHERE host_id = ? AND state = 'in_progress')",
+            arguments: [hostID]
+        ) ?? false
+    }
 
     /// Results this host holds by our records but did not list: it lost them (a wiped state), so they go again.
     private func lostResults(_ db: Database, hostID: Int64, request: SchedulerRequest) throws -> [Int64] {

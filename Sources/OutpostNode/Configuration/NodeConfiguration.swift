@@ -10,6 +10,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var lanes = Lanes()
     public var coordinator = Coordinator()
     public var scheduler = Scheduler()
+    public var bandwidth = Bandwidth()
     /// `[sandbox]`: user name ("" for everyone without a mapping of their own) → named roots, or nil for "not
     /// sandboxed". Empty by default: a non-superuser reaches nothing until an admin maps a sandbox.
     public var sandbox: [String: [String: String]?] = [:]
@@ -42,6 +43,16 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var checkIntervalMilliseconds: Int64 = 1000
         /// The tasks' nice value.
         public var niceness: Int32 = 19
+    }
+
+    /// `[bandwidth]`: transfer limits fixed by the administrator (each one set here is locked against
+    /// `updateBandwidthLimits`); rates in kbit/s, 0 meaning unlimited.
+    public struct Bandwidth: Sendable, Equatable {
+        public var incomingRateLimit: Double?
+        public var outgoingRateLimit: Double?
+        public var incomingMaxConnections: Int?
+        public var borrowOutgoing: Bool?
+        public var borrowIncoming: Bool?
     }
 
     /// `[scheduler]`: where the node gets BOINC work.

@@ -38,7 +38,7 @@ public enum NodeConfigurationLoader {
     public static func parse(text: String, file: String) throws(ConfigurationError) -> NodeConfiguration {
         let root = try ConfigurationFile.root(text: text, file: file)
         try root.rejectUnknownKeys(known: [
-            "node", "control", "log", "requests", "lanes", "sandbox", "coordinator", "scheduler",
+            "node", "control", "log", "requests", "lanes", "sandbox", "coordinator", "scheduler", "bandwidth",
         ])
         var configuration = NodeConfiguration()
 
@@ -92,6 +92,9 @@ public enum NodeConfigurationLoader {
         }
         if let scheduler = try root.subsection("scheduler") {
             configuration.scheduler = try parseScheduler(scheduler)
+        }
+        if let bandwidth = try root.subsection("bandwidth") {
+            configuration.bandwidth = try parseBandwidth(bandwidth)
         }
         if let sandbox = try root.subsection("sandbox") {
             configuration.sandbox = try parseSandbox(sandbox)
@@ -173,6 +176,23 @@ public enum NodeConfigurationLoader {
             throw section.error("backoff_min", "must not be larger than backoff_max")
         }
         return scheduler
+    }
+
+    /// `[bandwidth]`: limits the administrator fixes.
+    static func parseBandwidth(
+        _ section: ConfigurationSection
+    ) throws(ConfigurationError) -> NodeConfiguration.Bandwidth {
+        try section.rejectUnknownKeys(known: [
+            "incoming_rate_limit", "outgoing_rate_limit", "incoming_max_connections", "borrow_outgoing",
+            "borrow_incoming",
+        ])
+        var bandwidth = NodeConfiguration.Bandwidth()
+        bandwidth.incomingRateLimit = try section.number("incoming_rate_limit", in: 0...100_000_000)
+        bandwidth.outgoingRateLimit = try section.number("outgoing_rate_limit", in: 0...100_000_000)
+        bandwidth.incomingMaxConnections = try section.integer("incoming_max_connections", in: 0...1024).map { Int($0) }
+        bandwidth.borrowOutgoing = try section.boolean("borrow_outgoing")
+        bandwidth.borrowIncoming = try section.boolean("borrow_incoming")
+        return bandwidth
     }
 
     /// `[coordinator]`: the check-in target and the node's own description of itself.

@@ -5,6 +5,7 @@ import OutpostLanes
 import OutpostRPC
 import OutpostService
 import OutpostState
+import OutpostTransfers
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -24,6 +25,8 @@ actor CheckinService: Service {
         var stateDirectory: String
         var nodeName: String
         var supervisor: LaneSupervisor
+        /// Paused while the coordinator disables the node: no transfer moves then.
+        var limiter: BandwidthLimiter
         var publisher: StatePublisher
         var recordEvent: @Sendable (String, [String: JSONValue]) -> Void
         var logger: Logger
@@ -226,6 +229,11 @@ actor CheckinService: Service {
         let previous = state["status"]?.stringValue
         if previous != reply.status.rawValue {
             logger.notice("coordinator status", metadata: ["status": "\(reply.status.rawValue)"])
+        }
+        // Transfers first: lifting the hold wakes the reporter, whose uploads must find them resumed.
+        if dependencies.limiter.isPaused != hold.nodeDisabled {
+            dependencies.limiter.setPaused(hold.nodeDisabled)
+            logger.notice(hold.nodeDisabled ? "transfers paused" : "transfers resumed")
         }
         await dependencies.supervisor.applyHold(hold)
         publish(

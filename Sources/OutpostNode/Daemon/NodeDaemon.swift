@@ -68,9 +68,25 @@ public enum NodeDaemon {
         )
         let publisher = StatePublisher(initial: NodeStateTree.initial(node: node, lanes: configuration.lanes.lanes))
         let lanesReference = LateReference<LaneSupervisor>()
+        let bandwidth: BandwidthSettingsStore
+        do {
+            bandwidth = try BandwidthSettingsStore(
+                stateDirectory: configuration.node.stateDirectory,
+                configured: configuration.bandwidth
+            )
+        } catch {
+            logger.critical("cannot use the state directory: \(error)")
+            return StateDirectoryError.exitStatus
+        }
         let scheduler: SchedulerClient?
         do {
-            scheduler = try makeSchedulerClient(configuration, node: node, publisher: publisher, lanes: lanesReference)
+            scheduler = try makeSchedulerClient(
+                configuration,
+                node: node,
+                publisher: publisher,
+                lanes: lanesReference,
+                limiter: bandwidth.limiter
+            )
         } catch {
             logger.critical("cannot open the scheduler's database: \(error)")
             return StateDirectoryError.exitStatus
@@ -94,6 +110,7 @@ public enum NodeDaemon {
                 stateDirectory: configuration.node.stateDirectory,
                 nodeName: configuration.effectiveNodeName,
                 supervisor: supervisor,
+                limiter: bandwidth.limiter,
                 publisher: publisher,
                 recordEvent: { name, fields in events.record(name, fields) },
                 logger: logger
@@ -104,6 +121,7 @@ public enum NodeDaemon {
                 + SandboxMethods.make(node: node) + EventMethods.make(node: node)
                 + LaneMethods.make(node: node, supervisor: supervisor, publisher: publisher)
                 + CoordinatorMethods.make(checkin: checkin, registry: registry)
+                + BandwidthMethods.make(store: bandwidth)
         )
 
         let listener: ControlListener

@@ -12,9 +12,9 @@ import OutpostState
 /// The RPC itself: master page, request, reply, back-off.
 extension SchedulerClient {
 
-    /// One scheduler RPC (serialised with any other); nil when the project could not be reached (backed off).
-    func rpc(workSeconds: Double, instances: Double, facts: (lanes: Int, flops: Double)) async throws -> SchedulerReply?
-    {
+    /// One scheduler RPC (serialised with any other): reports every ready result and asks for the work the buffer
+    /// lacks; nil when the project could not be reached (backed off).
+    func rpc(facts: (lanes: Int, flops: Double)) async throws -> SchedulerReply? {
         while rpcBusy { try await Task.sleep(for: .milliseconds(50)) }
         rpcBusy = true
         defer { rpcBusy = false }
@@ -22,17 +22,40 @@ extension SchedulerClient {
         do {
             if project.schedulerURLs.isEmpty { try await fetchMasterPage() }
             var request = try makeRequest(authenticator: authenticator, facts: facts)
-            request.workRequestSeconds = workSeconds
-            request.cpuRequestSeconds = workSeconds
-            request.cpuRequestInstances = instances
+            let shortfall = try workShortfall(facts: facts)
+            request.workRequestSeconds = shortfall.seconds
+            request.cpuRequestSeconds = shortfall.seconds
+            request.cpuRequestInstances = shortfall.idleInstances
             let reply = try await send(request)
             failures = 0
             try handle(reply)
+            for name in laneAborts where await dependencies.abortTask(self.name, name, Self.projectAbortReason) {
+                dependencies.logger.notice("the project aborted a job", metadata: ["result": "\(name)"])
+            }
+            laneAborts = []
             return reply
         } catch {
             backOff(because: "\(error)")
             throw error
         }
+    }
+
+    /// What the work buffer lacks, as BOINC computes it: the lanes' share of `work_buf_min_days` +
+    /// `work_buf_additional_days`, less the estimated run time of the jobs held and not finished; and how many lanes
+    /// those jobs leave without work.
+    private func workShortfall(facts: (lanes: Int, flops: Double)) throws -> (seconds: Double, idleInstances: Double) {
+        let settings = dependencies.settings
+        let perLane = (settings.workBufferMinimumDays + settings.workBufferAdditionalDays) * 86_400
+        var heldSeconds = 0.0
+        var unfinished = 0
+        for held in try store.results(project: projectURL) where held.state != .ready {
+            unfinished += 1
+            if let job = try? HeldJob(xml: held.job) {
+                heldSeconds += job.workunit.rscFpopsEst / max(facts.flops, 1)
+            }
+        }
+        let wanted = max(perLane, 1) * Double(facts.lanes)
+        return (max(wanted - heldSeconds, 0), Double(max(facts.lanes - unfinished, 0)))
     }
 
     private func fetchMasterPage() async throws {
@@ -128,6 +151,11 @@ extension SchedulerClient {
         if let key = reply.codeSignKey { try adoptCodeSignKey(key, signature: reply.codeSignKeySignature) }
         try store.save(project)
         notBefore = .now + .seconds(max(reply.requestDelay ?? 0, 0))
+        if let delay = reply.nextRPCDelay, delay > 0 {
+            scheduleContact(after: .seconds(delay))
+        } else {
+            cancelContact()
+        }
         for message in reply.messages { relay(message) }
         if reply.projectIsDown {
             backOff(because: "the project is down")
@@ -152,14 +180,20 @@ extension SchedulerClient {
         }
         let added = try store.hold(jobs, project: projectURL, now: WallClock.seconds())
         for name in reply.resultAborts + reply.resultAbortsIfNotStarted {
-            guard let held = try store.result(name), held.state == .preparing else { continue }
+            guard let held = try store.result(name) else { continue }
+            if held.state == .queued && reply.resultAborts.contains(name) {
+                // In the lanes: they end the task, and it is reported as aborted like any finished task.
+                laneAborts.append(name)
+                continue
+            }
+            guard held.state == .preparing else { continue }
             let report = ReportedResult(
                 name: name,
                 exitStatus: -221,
                 state: .aborted,
                 platform: dependencies.settings.platform,
                 versionNum: 0,
-                stderr: "aborted by the project"
+                stderr: Self.projectAbortReason
             )
             try store.setState(name, .ready, report: report.xmlFragment)
         }

@@ -7,6 +7,7 @@ import OutpostLanes
 import OutpostRPC
 import OutpostScheduler
 import OutpostState
+import OutpostTransfers
 
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +32,10 @@ actor SchedulerClient: WorkSource {
         var hostFacts: @Sendable () async -> (lanes: Int, flops: Double)
         /// The references of this source's tasks the lanes hold; nil while the lanes are not up.
         var laneReferences: @Sendable (String) async -> Set<String>?
+        /// Tells the lanes this source (by name) has work now: a report's RPC brought some.
+        var workArrived: @Sendable (String) async -> Void
+        /// Aborts the lanes' task for (source, reference, reason); false when they hold none unfinished.
+        var abortTask: @Sendable (String, String, String) async -> Bool
         var publisher: StatePublisher
         var recordEvent: @Sendable (String, [String: JSONValue]) -> Void
         var logger: Logger
@@ -47,11 +52,19 @@ actor SchedulerClient: WorkSource {
     var notBefore = ContinuousClock.now
     var failures = 0
     var rpcBusy = false
+    /// The RPC the project asked for with `next_rpc_delay` (BOINC projects use it to reach hosts that need nothing).
+    var contactTask: Task<Void, Never>?
+    private var contactGeneration = 0
+    /// True while the planned RPC runs: its own task is not cancelled by the reply it gets.
+    private var contacting = false
+    /// Results the last reply aborted that the lanes hold: ended once the reply is handled.
+    var laneAborts: [String] = []
+    static let projectAbortReason = "aborted by the project"
     private var reconciled = false
     private var emptyFetches = 0
     let startTime = WallClock.seconds()
 
-    init(_ dependencies: Dependencies, projectURL: String) throws {
+    init(_ dependencies: Dependencies, projectURL: String, limiter: BandwidthLimiter) throws {
         self.dependencies = dependencies
         self.projectURL = projectURL
         name = "boinc:" + projectURL
@@ -67,7 +80,7 @@ actor SchedulerClient: WorkSource {
         configuration.timeout = .init(connect: .seconds(30), read: .seconds(120))
         configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        transfers = FileTransfers(client: client)
+        transfers = FileTransfers(client: client, limiter: limiter)
     }
 
     /// BOINC names a project's directory after its URL without the scheme, `/` turned to `_`.
@@ -79,7 +92,45 @@ actor SchedulerClient: WorkSource {
     }
 
     func shutdown() async {
+        contactTask?.cancel()
+        contactGeneration += 1
         try? await client.shutdown()
+    }
+
+    /// Makes an RPC after `delay` (replacing any planned one) even if the lanes want nothing: the project asked to
+    /// hear from this host by then, to send aborts or to take reports.
+    func scheduleContact(after delay: Duration) {
+        cancelContact()
+        let generation = contactGeneration
+        contactTask = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            await self?.keepInTouch(generation)
+        }
+    }
+
+    func cancelContact() {
+        contactGeneration += 1
+        if !contacting { contactTask?.cancel() }
+        contactTask = nil
+    }
+
+    private func keepInTouch(_ generation: Int) async {
+        guard generation == contactGeneration else { return }
+        let wait = notBefore - .now
+        if wait > .zero || rpcBusy {
+            scheduleContact(after: max(wait, .seconds(1)))
+            return
+        }
+        contacting = true
+        defer { contacting = false }
+        do {
+            let reply = try await rpc(facts: await dependencies.hostFacts())
+            if let reply, !reply.results.isEmpty { await dependencies.workArrived(name) }
+        } catch {
+            // Backed off: try again once the back-off allows.
+            scheduleContact(after: max(notBefore - .now, .seconds(1)))
+        }
     }
 
     // MARK: WorkSource
@@ -90,15 +141,9 @@ actor SchedulerClient: WorkSource {
         if !items.isEmpty { return WorkFetch(items: items, retryAfter: .seconds(1)) }
         let wait = notBefore - .now
         guard wait <= .zero else { return WorkFetch(items: [], retryAfter: wait) }
-        let facts = await dependencies.hostFacts()
-        let days = dependencies.settings.workBufferMinimumDays + dependencies.settings.workBufferAdditionalDays
         let reply: SchedulerReply?
         do {
-            reply = try await rpc(
-                workSeconds: max(days * 86_400 * Double(idleLanes), 1),
-                instances: Double(idleLanes),
-                facts: facts
-            )
+            reply = try await rpc(facts: await dependencies.hostFacts())
         } catch is NotEnrolledYet {
             return WorkFetch(items: [], retryAfter: .seconds(2))
         } catch {
@@ -123,22 +168,53 @@ actor SchedulerClient: WorkSource {
     }
 
     func report(_ result: TaskResult) async throws {
-        guard let reference = result.reference, let held = try store.result(reference) else { return }
-        if held.state == .queued {
-            let job = try HeldJob(xml: held.job)
-            let report = try await uploadAndDescribe(job, result: result)
-            try store.setState(reference, .ready, report: report.xmlFragment)
+        let outcome = await report([result])
+        guard outcome.accepted.contains(result.taskID) else {
+            throw SchedulerClientError(outcome.problem ?? "the result was not acknowledged")
         }
-        // Report now, within the project's request delay.
-        while true {
-            let wait = notBefore - .now
-            if wait > .zero { try await Task.sleep(for: min(wait, .seconds(5))) }
-            if notBefore - .now <= .zero { break }
+    }
+
+    /// Uploads the outputs of every finished task given, then reports all that are ready in one RPC (within the
+    /// project's request delay), which also asks for work to refill the buffer; a task counts as accepted once the
+    /// project acknowledged its result.
+    func report(_ results: [TaskResult]) async -> ReportOutcome {
+        var outcome = ReportOutcome()
+        var waiting: [(taskID: Int64, reference: String)] = []
+        for result in results {
+            do {
+                guard let reference = result.reference, let held = try store.result(reference) else {
+                    outcome.accepted.insert(result.taskID)
+                    continue
+                }
+                if held.state == .queued {
+                    let job = try HeldJob(xml: held.job)
+                    let report = try await uploadAndDescribe(job, result: result)
+                    try store.setState(reference, .ready, report: report.xmlFragment)
+                }
+                waiting.append((result.taskID, reference))
+            } catch {
+                outcome.problem = "\(error)"
+            }
         }
-        _ = try await rpc(workSeconds: 0, instances: 0, facts: await dependencies.hostFacts())
-        if try store.result(reference) != nil {
-            throw SchedulerClientError("\(reference) was reported but not acknowledged yet")
+        guard !waiting.isEmpty else { return outcome }
+        do {
+            while true {
+                let wait = notBefore - .now
+                if wait > .zero { try await Task.sleep(for: min(wait, .seconds(5))) }
+                if notBefore - .now <= .zero { break }
+            }
+            let reply = try await rpc(facts: await dependencies.hostFacts())
+            for (taskID, reference) in waiting where try store.result(reference) == nil {
+                outcome.accepted.insert(taskID)
+            }
+            if outcome.accepted.count < results.count && outcome.problem == nil {
+                outcome.problem = "reported but not acknowledged yet"
+            }
+            if let reply, !reply.results.isEmpty { await dependencies.workArrived(name) }
+        } catch {
+            outcome.problem = "\(error)"
         }
+        return outcome
     }
 
     // MARK: Jobs
@@ -256,6 +332,11 @@ actor SchedulerClient: WorkSource {
             versionNum: job.appVersion.versionNum,
             stderr: result.stderrTail ?? ""
         )
+        if result.state == .aborted && result.reason == Self.projectAbortReason {
+            report.state = ReportedResult.State.aborted.rawValue
+            report.exitStatus = -221
+            return report
+        }
         if result.state != .succeeded {
             if let reason = result.reason { report.stderr += "\n<message>\(reason)</message>" }
             if report.exitStatus == 0 { report.exitStatus = -1 }

@@ -1,6 +1,7 @@
 import OutpostLanes
 import OutpostService
 import OutpostState
+import OutpostTransfers
 import Synchronization
 
 /// A reference filled in after construction: the scheduler client is a work source the lane supervisor is built
@@ -23,7 +24,8 @@ extension NodeDaemon {
         _ configuration: NodeConfiguration,
         node: NodeContext,
         publisher: StatePublisher,
-        lanes: LateReference<LaneSupervisor>
+        lanes: LateReference<LaneSupervisor>,
+        limiter: BandwidthLimiter
     ) throws -> SchedulerClient? {
         let settings = configuration.scheduler
         guard let projectURL = settings.effectiveProjectURL(coordinator: configuration.coordinator.url) else {
@@ -56,11 +58,16 @@ extension NodeDaemon {
                     return (max(benchmarks.count, 1), mops * 1e6)
                 },
                 laneReferences: { source in try? await lanes.get()?.heldReferences(source: source) },
+                workArrived: { source in await lanes.get()?.workAvailable(source: source) },
+                abortTask: { source, reference, reason in
+                    (try? await lanes.get()?.abort(source: source, reference: reference, reason: reason)) ?? false
+                },
                 publisher: publisher,
                 recordEvent: { name, fields in _ = events.record(name, fields) },
                 logger: node.logger
             ),
-            projectURL: projectURL
+            projectURL: projectURL,
+            limiter: limiter
         )
     }
 }

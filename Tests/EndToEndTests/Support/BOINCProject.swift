@@ -10,6 +10,7 @@ extension Coordinator {
     static let projectSettings = """
         [project]
         request_delay = 0
+        next_rpc_delay = 2
         """
 
     /// Adds the test app; `body` is shell run before the finish file is written.

@@ -4,61 +4,68 @@ import NIOHTTP1
 import OutpostCore
 import OutpostCrypto
 import OutpostScheduler
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Why a transfer failed: `transient` ones are retried later (the network, a 5xx, a full disk); `permanent` ones end
-/// the job with `code` as its BOINC error (a wrong MD5 or signature, a 404, an output over `max_nbytes`).
-struct TransferError: Error, Sendable, CustomStringConvertible {
-    var permanent: Bool
-    /// BOINC's error number for the report (`lib/error_numbers.h`).
-    var code: Int64
-    var message: String
-
-    static func transient(_ message: String) -> TransferError {
-        TransferError(permanent: false, code: -182, message: message)
-    }
-
-    var description: String { message }
-}
-
 /// Downloads and uploads the way the BOINC client does them (`client/file_xfer.cpp`, `client/http_curl.cpp`):
 /// downloads resume with `Range` from a `.part` file and are verified (size, MD5, and for app files the project's code
 /// signature) before they are renamed into place; uploads use BOINC's upload-handler protocol with a size probe and
-/// resume for files of 8 KiB or more.
-struct FileTransfers: Sendable {
+/// resume for files of 8 KiB or more. Every byte passes the node's `BandwidthLimiter`.
+public struct FileTransfers: Sendable {
     let client: HTTPClient
+    let limiter: BandwidthLimiter
+    /// Files this process verified, by identity and modification time, so a large input shared by many jobs is
+    /// hashed once rather than before every job.
+    private let verified = VerifiedFiles()
     /// A transfer that moves no bytes for this long is abandoned (BOINC: below 10 B/s for 300 s).
     var stallTimeout: TimeAmount = .seconds(120)
 
     static let probeThreshold: Int64 = 8192
+    static let paused = TransferError.transient("transfers are paused while the coordinator disables this node")
+
+    public init(client: HTTPClient, limiter: BandwidthLimiter) {
+        self.client = client
+        self.limiter = limiter
+    }
 
     // MARK: Downloads
 
     /// Makes `directory/info.name` a verified copy of the project's file; returns at once when it already is one.
-    func download(_ info: FileInfo, into directory: String, signingKey: CodeSigningKey?) async throws(TransferError) {
+    public func download(
+        _ info: FileInfo,
+        into directory: String,
+        signingKey: CodeSigningKey?
+    ) async throws(TransferError) {
         let target = "\(directory)/\(info.name)"
-        if (try? verify(info, path: target, signingKey: signingKey)) != nil { return }
+        if verified.contains(target) || (try? verify(info, path: target, signingKey: signingKey)) != nil {
+            verified.insert(target)
+            return
+        }
         guard let url = info.downloadURLs.first else {
             throw TransferError(permanent: true, code: -224, message: "\(info.name) has no download URL")
         }
+        guard !limiter.isPaused else { throw Self.paused }
         let partial = target + ".part"
         var offset = FileSize.of(partial) ?? 0
         if let expected = info.nbytes, offset > Int64(expected) {
             unlink(partial)
             offset = 0
         }
+        let digest: (md5: String, size: Int64)?
         do {
-            try await fetch(url, to: partial, offset: offset)
+            digest = try await limiter.withIncomingConnection {
+                try await fetch(url, to: partial, offset: offset)
+            }
         } catch let error as TransferError {
             throw error
         } catch {
             throw .transient("downloading \(info.name) from \(url): \(error)")
         }
         do {
-            try verify(info, path: partial, signingKey: signingKey)
+            try verify(info, path: partial, signingKey: signingKey, digest: digest)
         } catch {
             unlink(partial)
             throw error
@@ -67,9 +74,12 @@ struct FileTransfers: Sendable {
         guard rename(partial, target) == 0 else {
             throw .transient("cannot move \(info.name) into place: \(String(cString: strerror(errno)))")
         }
+        verified.insert(target)
     }
 
-    private func fetch(_ url: String, to path: String, offset: Int64) async throws {
+    /// Fetches `url` into `path` from `offset`; returns the whole file's MD5 and size when it was fetched from the
+    /// start (hashed as it arrives, so no second pass), nil after a resume.
+    private func fetch(_ url: String, to path: String, offset: Int64) async throws -> (md5: String, size: Int64)? {
         var request = HTTPClientRequest(url: url)
         if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
         let response = try await client.execute(request, timeout: stallTimeout)
@@ -90,16 +100,28 @@ struct FileTransfers: Sendable {
             throw TransferError.transient("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
+        var digest = MessageDigest(.md5)
+        var size: Int64 = 0
         for try await chunk in response.body {
             try chunk.withUnsafeReadableBytes { bytes throws(TransferError) in
                 try FileSize.writeAll(descriptor, bytes, path: path)
+                if !append { digest.update(bytes) }
             }
+            size += Int64(chunk.readableBytes)
+            try await limiter.consume(chunk.readableBytes, .incoming)
         }
+        return append ? nil : (Hex.encode(digest.finish()), size)
     }
 
-    /// Size, MD5 and (for executables, when a key is given) the code signature of a file on disk.
-    func verify(_ info: FileInfo, path: String, signingKey: CodeSigningKey?) throws(TransferError) {
-        guard let (md5, size) = FileDigest.md5(path: path) else {
+    /// Size, MD5 and (for executables, when a key is given) the code signature of a file on disk; `digest` when the
+    /// file's MD5 and size are already known.
+    public func verify(
+        _ info: FileInfo,
+        path: String,
+        signingKey: CodeSigningKey?,
+        digest: (md5: String, size: Int64)? = nil
+    ) throws(TransferError) {
+        guard let (md5, size) = digest ?? FileDigest.md5(path: path) else {
             throw .transient("cannot read \(path)")
         }
         if let expected = info.nbytes, Int64(expected) != size {
@@ -134,12 +156,13 @@ struct FileTransfers: Sendable {
     // MARK: Uploads
 
     /// Uploads `path` as `name`; returns its size and MD5 as the report states them.
-    func upload(
+    public func upload(
         path: String,
         name: String,
         maxNbytes: Double,
         url: String
     ) async throws(TransferError) -> (Int64, String) {
+        guard !limiter.isPaused else { throw Self.paused }
         guard let (md5, size) = FileDigest.md5(path: path) else {
             throw TransferError(permanent: true, code: -161, message: "output \(path) cannot be read")
         }
@@ -184,8 +207,12 @@ struct FileTransfers: Sendable {
                 throw TransferError(permanent: true, code: -161, message: "output \(file.path) cannot be read")
             }
             let body = BodyParts(header: headerBytes, file: chunks)
+            let limiter = self.limiter
             request.body = .stream(
-                body.map { ByteBuffer(bytes: $0) },
+                body.map { chunk in
+                    try await limiter.consume(chunk.count, .outgoing)
+                    return ByteBuffer(bytes: chunk)
+                },
                 length: .known(Int64(headerBytes.count) + chunks.size)
             )
         } else {
@@ -250,24 +277,38 @@ private struct BodyParts: AsyncSequence, Sendable {
     }
 }
 
-/// Small file helpers for transfers.
-enum FileSize {
-    static func of(_ path: String) -> Int64? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return Int64(status.st_size)
+/// Paths verified by this process, with the identity and modification time they had then: a file replaced or
+/// changed since is verified again.
+private final class VerifiedFiles: Sendable {
+    private struct Identity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int
+        var modifiedNanoseconds: Int
     }
 
-    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(TransferError) {
-        var offset = 0
-        while offset < bytes.count {
-            let count = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                // A full disk is transient: the job waits, nothing is lost, and the transfer resumes later.
-                throw .transient("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += count
-        }
+    private let entries = Mutex<[String: Identity]>([:])
+
+    private static func identity(_ path: String) -> Identity? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Identity(
+            device: UInt64(status.st_dev),
+            inode: UInt64(status.st_ino),
+            size: Int64(status.st_size),
+            modified: status.st_mtim.tv_sec,
+            modifiedNanoseconds: status.st_mtim.tv_nsec
+        )
+    }
+
+    func contains(_ path: String) -> Bool {
+        guard let identity = Self.identity(path) else { return false }
+        return entries.withLock { $0[path] == identity }
+    }
+
+    func insert(_ path: String) {
+        guard let identity = Self.identity(path) else { return }
+        entries.withLock { $0[path] = identity }
     }
 }
