@@ -46,7 +46,15 @@ public final class CoordinatorConnection: Sendable {
     private let maximumReplyBytes: Int
 
     /// - Parameter caFile: PEM certificates to trust for an `https` coordinator with a private CA (else the system's).
-    public init(baseURL: String, caFile: String? = nil, maximumReplyBytes: Int = 64 << 20) throws {
+    /// - Parameters:
+    ///   - caFile: PEM certificates to trust for an https coordinator (default: the system's).
+    ///   - clientIdentity: a PEM certificate and key to present (an admin's, when the coordinator trusts an admin CA).
+    public init(
+        baseURL: String,
+        caFile: String? = nil,
+        clientIdentity: (certificate: String, key: String)? = nil,
+        maximumReplyBytes: Int = 64 << 20
+    ) throws {
         var trimmed = baseURL
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         guard trimmed.hasPrefix("http://") || trimmed.hasPrefix("https://") else {
@@ -59,10 +67,16 @@ public final class CoordinatorConnection: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(15), write: .seconds(15))
         configuration.redirectConfiguration = .disallow
-        if let caFile {
+        if caFile != nil || clientIdentity != nil {
             var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(caFile)
+            if let caFile { tls.trustRoots = .file(caFile) }
             tls.minimumTLSVersion = .tlsv12
+            if let clientIdentity {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(clientIdentity.certificate).map {
+                    .certificate($0)
+                }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: clientIdentity.key, format: .pem))
+            }
             configuration.tlsConfiguration = tls
         }
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -85,7 +99,9 @@ public final class CoordinatorConnection: Sendable {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "application/json")
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        if let authorization, !authorization.isEmpty {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
         request.body = .bytes(ByteBuffer(bytes: JSONCoding.serialize(body)))
         return try await send(request, path: path, timeout: timeout)
     }
@@ -103,7 +119,9 @@ public final class CoordinatorConnection: Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        if let authorization, !authorization.isEmpty {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
         request.body = .stream(chunks.map { ByteBuffer(bytes: $0) }, length: .known(chunks.size))
         return try await send(request, path: path, timeout: timeout)
     }
@@ -115,7 +133,9 @@ public final class CoordinatorConnection: Sendable {
         consume: @escaping @Sendable (ByteBuffer) throws -> Void
     ) async throws(CoordinatorCallError) {
         var request = HTTPClientRequest(url: baseURL + path)
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        if let authorization, !authorization.isEmpty {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
         let prepared = request
         let outcome: Result<Int, any Error> = await Self.withDeadline(.seconds(3600)) { [client] in
             let response = try await client.execute(prepared, timeout: .seconds(30))

@@ -79,6 +79,7 @@ public actor LaneSupervisor: Service {
     private var fetching = false
     private var nextFetch: [String: ContinuousClock.Instant] = [:]
     private var fetchBackoff: [String: Duration] = [:]
+    private var reportRetryDelay: Duration?
 
     public init(configuration: LaneConfiguration, dependencies: Dependencies) {
         self.configuration = configuration
@@ -385,6 +386,7 @@ public actor LaneSupervisor: Service {
     }
 
     private func reportPending() async {
+        var failed = false
         for source in dependencies.workSources where !stopping {
             guard let pending = try? await store.unreported(source: source.name), !pending.isEmpty else { continue }
             let results = pending.map { Self.result($0, tasksDirectory: dependencies.tasksDirectory) }
@@ -401,6 +403,7 @@ public actor LaneSupervisor: Service {
                 }
             }
             if let problem = outcome.problem {
+                failed = true
                 logger.warning(
                     "cannot report results yet",
                     metadata: [
@@ -410,7 +413,24 @@ public actor LaneSupervisor: Service {
                 )
             }
         }
+        scheduleReportRetry(failed: failed)
         await prune()
+    }
+
+    /// After a failed report, try again in 1 s, doubling up to 30 s (the tick retries every 30 s anyway); a
+    /// success resets it.
+    private func scheduleReportRetry(failed: Bool) {
+        guard failed, !stopping else {
+            reportRetryDelay = nil
+            return
+        }
+        let delay = min((reportRetryDelay ?? .milliseconds(500)) * 2, .seconds(30))
+        reportRetryDelay = delay
+        let wakeup = reporterWakeup
+        Task {
+            try? await Task.sleep(for: delay)
+            wakeup.yield()
+        }
     }
 
     /// A work source has work now (its report brought some): ask it at once, whatever its retry time said.

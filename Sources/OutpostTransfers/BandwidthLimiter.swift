@@ -70,6 +70,7 @@ public final class BandwidthLimiter: Sendable {
         var buckets: [TransferDirection: Bucket] = [:]
         var incomingConnections = 0
         var paused = false
+        var totals: [TransferDirection: Int64] = [.incoming: 0, .outgoing: 0]
     }
 
     private let state = Mutex(State())
@@ -102,6 +103,11 @@ public final class BandwidthLimiter: Sendable {
         state.withLock { $0.paused }
     }
 
+    /// Bytes moved in `direction` since this limiter was made (the check-in's `in`/`out` totals).
+    public func totalBytes(_ direction: TransferDirection) -> Int64 {
+        state.withLock { $0.totals[direction, default: 0] }
+    }
+
     public func setPaused(_ paused: Bool) {
         state.withLock { $0.paused = paused }
     }
@@ -110,6 +116,7 @@ public final class BandwidthLimiter: Sendable {
     /// transfers are paused.
     public func consume(_ count: Int, _ direction: TransferDirection) async throws {
         while isPaused { try await clock.sleep(.milliseconds(250)) }
+        state.withLock { $0.totals[direction, default: 0] += Int64(count) }
         var debt = state.withLock { state -> Double in
             guard state.limits.bytesPerSecond(direction) != nil else { return 0 }
             let now = clock.now()

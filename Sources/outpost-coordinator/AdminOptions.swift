@@ -29,6 +29,18 @@ struct AdminOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("PEM certificates to trust for an https coordinator.", valueName: "path"))
     var caFile: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A PEM client certificate that the coordinator's [tls] admin_ca trusts (instead of the API key).",
+            valueName: "path"
+        )
+    )
+    var clientCertificate: String?
+
+    @Option(name: .long, help: ArgumentHelp("The client certificate's PEM private key.", valueName: "path"))
+    var clientKey: String?
+
     @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
     var json = false
 
@@ -54,15 +66,29 @@ struct AdminOptions: ParsableArguments {
         } catch {
             throw ValidationError("configuration error: \(error)")
         }
-        let key: String
-        do {
-            key = try AdminKeyFile.load(apiKeyFile ?? configuration.resolvedAPIKeyFile)
-        } catch {
-            throw ValidationError("cannot read the API key: \(error)")
+        guard (clientCertificate == nil) == (clientKey == nil) else {
+            throw ValidationError("--client-certificate and --client-key go together")
         }
-        let connection = try CoordinatorConnection(baseURL: url ?? configuration.url, caFile: caFile)
+        var authorization = ""
+        if clientCertificate == nil {
+            do {
+                authorization = "Bearer " + (try AdminKeyFile.load(apiKeyFile ?? configuration.resolvedAPIKeyFile))
+            } catch {
+                throw ValidationError("cannot read the API key: \(error)")
+            }
+        }
+        let connection: CoordinatorConnection
         do {
-            let answer = try await operation(connection, "Bearer \(key)")
+            connection = try CoordinatorConnection(
+                baseURL: url ?? configuration.url,
+                caFile: caFile,
+                clientIdentity: clientCertificate.flatMap { certificate in clientKey.map { (certificate, $0) } }
+            )
+        } catch {
+            throw ValidationError("cannot use the TLS files: \(error)")
+        }
+        do {
+            let answer = try await operation(connection, authorization)
             await connection.shutdown()
             return answer
         } catch {

@@ -65,6 +65,15 @@ struct SchedulerWorkTests {
         let summary = try coordinator.summary()
         #expect(finished, "summary \(summary); node: \(daemon.process.standardError.suffix(2000))")
         try Self.expectDoneExactlyOnce(try coordinator.jobs(), coordinator: coordinator, expected: "HELLO OUTPOST\n")
+        // The node's check-ins count the bytes its transfers moved (since its restart: downloads may all have come
+        // before, uploads surely after).
+        #expect(
+            try eventually(timeout: .seconds(10)) {
+                let metrics = try coordinator.find("Client where type=1").first?["metrics"]
+                return (metrics?["out"]?["s_t"]?.numberValue ?? 0) > 0
+                    && (metrics?["in"]?["s_t"]?.numberValue ?? -1) >= 0
+            }
+        )
         try daemon.stop()
     }
 

@@ -106,8 +106,8 @@ public struct CoordinatorRoutes: Sendable {
         allowed: Set<String>,
         _ handler: @escaping @Sendable (RPCParams) async throws -> JSONValue
     ) {
-        route(router, "/api/v1/admin/\(name)") { [admin, exchange] request, _ in
-            try admin.authenticate(request)
+        route(router, "/api/v1/admin/\(name)") { [admin, exchange] request, context in
+            try await admin.authenticate(request, context)
             let params = try RPCParams(method: name, params: try await exchange.body(request), allowed: allowed)
             return try await handler(params)
         }
@@ -140,7 +140,7 @@ public struct CoordinatorRoutes: Sendable {
         _ handler: @escaping @Sendable (RPCParams) async throws -> JSONValue
     ) {
         route(router, "/api/v1/admin/\(name)") { [admin, exchange] request, context in
-            try admin.authenticate(request)
+            try await admin.authenticate(request, context)
             let params = try RPCParams(
                 method: name,
                 params: try await exchange.body(request),

@@ -12,7 +12,7 @@ extension ProjectRoutes {
         let admin = self.admin
         router.put("/api/v1/admin/files/:name") { request, context -> Response in
             do {
-                try admin.authenticate(request)
+                try await admin.authenticate(request, context)
                 let name = context.parameters.get("name") ?? ""
                 let handle = try project.stagingFile(for: name, limit: Self.maximumFileBytes)
                 for try await chunk in request.body {
@@ -25,7 +25,7 @@ extension ProjectRoutes {
         }
         router.get("/api/v1/admin/outputs/:name") { request, context -> Response in
             do {
-                try admin.authenticate(request)
+                try await admin.authenticate(request, context)
                 let path = try project.outputPath(context.parameters.get("name") ?? "")
                 let body = try await FileIO().loadFile(path: path, context: context)
                 return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)

@@ -17,6 +17,8 @@ public struct CoordinatorConfiguration: Sendable, Equatable {
     public var maximumConnections = 16384
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// PEM certificates of the CA whose client certificates authenticate admins (besides the API key).
+    public var tlsAdminCA: String?
     public var logLevel: Logger.Level = .info
     /// `[project]`: the BOINC project the coordinator serves (its URLs follow from `url`).
     public var projectName = "Outpost"
@@ -100,9 +102,13 @@ public enum CoordinatorConfigurationLoader {
             }
         }
         if let tls = try root.subsection("tls") {
-            try tls.rejectUnknownKeys(known: ["certificate", "key"])
+            try tls.rejectUnknownKeys(known: ["certificate", "key", "admin_ca"])
             configuration.tlsCertificate = try tls.path("certificate")
             configuration.tlsKey = try tls.path("key")
+            configuration.tlsAdminCA = try tls.path("admin_ca")
+            guard configuration.tlsAdminCA == nil || configuration.tlsCertificate != nil else {
+                throw tls.error("admin_ca", "admin client certificates need TLS: set certificate and key too")
+            }
             guard (configuration.tlsCertificate == nil) == (configuration.tlsKey == nil) else {
                 throw tls.error("certificate", "TLS needs both certificate and key")
             }

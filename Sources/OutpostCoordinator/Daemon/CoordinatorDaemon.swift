@@ -116,6 +116,13 @@ public enum CoordinatorDaemon {
             )
         )
         guard let certificate = configuration.tlsCertificate, let key = configuration.tlsKey else { return http }
-        return try .tls(http, tlsConfiguration: try TLSSettings.server(certificate: certificate, key: key))
+        return try .tls(
+            http,
+            tlsConfiguration: try TLSSettings.server(
+                certificate: certificate,
+                key: key,
+                adminCA: configuration.tlsAdminCA
+            )
+        )
     }
 }

@@ -51,6 +51,7 @@ actor CheckinService: Service {
     private var connection: CoordinatorConnection?
     private var credentials: CoordinatorCredentials?
     private var metrics = SystemMetrics()
+    private lazy var traffic = TrafficMeter(limiter: dependencies.limiter)
     private var failures = 0
     private var state: [String: JSONValue] = [:]
     private let wakeups: AsyncStream<Void>
@@ -271,7 +272,7 @@ actor CheckinService: Service {
             description: settings.description,
             site: settings.site,
             metadata: settings.metadata.map { .object($0.mapValues(JSONValue.string)) },
-            metrics: metrics.sample(),
+            metrics: metrics.sample(inbound: traffic.figures(.incoming), outbound: traffic.figures(.outgoing)),
             lanes: lanes
         )
     }

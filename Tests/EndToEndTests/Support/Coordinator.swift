@@ -11,7 +11,10 @@ final class Coordinator: @unchecked Sendable {
     let port: Int
     private(set) var process: ChildProcess?
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    /// Set when the coordinator serves TLS: the CA the admin CLI (and nodes) must trust; the URL is then https.
+    var caFile: String?
+
+    var url: String { "\(caFile == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     init(
         checkinInterval: Int = 1,
@@ -61,7 +64,7 @@ final class Coordinator: @unchecked Sendable {
     func cli(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let child = try ChildProcess(
             try BuiltProducts.path("outpost-coordinator"),
-            arguments + ["--config", configPath],
+            arguments + ["--config", configPath] + (caFile.map { ["--ca-file", $0] } ?? []),
             environment: ["PATH": "/usr/bin:/bin"],
             directory: directory
         )
