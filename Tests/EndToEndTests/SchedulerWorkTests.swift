@@ -25,6 +25,19 @@ struct SchedulerWorkTests {
         """
     }
 
+    /// A coordinator with `count` jobs of an app running `app`, and an enrolled node taking them, with a superuser
+    /// control connection to it.
+    static func projectWithNode(app: String, input: String, count: Int) throws -> (Coordinator, Daemon, ControlClient) {
+        let coordinator = try Coordinator(checkinInterval: 1, offlineGrace: 30, extra: Coordinator.projectSettings)
+        try coordinator.addApp(body: app)
+        try coordinator.submit(input: input, count: count)
+        let (_, tokenFile) = try coordinator.token()
+        let daemon = try Daemon(config: Self.nodeConfig(coordinator, tokenFile: tokenFile))
+        let client = try daemon.client()
+        _ = try client.call("superuser")
+        return (coordinator, daemon, client)
+    }
+
     /// Every job done exactly once with its output intact.
     static func expectDoneExactlyOnce(_ jobs: [JSONValue], coordinator: Coordinator, expected: String) throws {
         for job in jobs {
@@ -128,13 +141,11 @@ struct SchedulerWorkTests {
     }
 
     @Test func aDisabledNodeHoldsItsUploadsUntilEnabledAndLosesNothing() throws {
-        let coordinator = try Coordinator(checkinInterval: 1, offlineGrace: 30, extra: Coordinator.projectSettings)
-        try coordinator.addApp(body: "sleep 4; tr 'a-z' 'A-Z' < in.txt > out.txt")
-        try coordinator.submit(input: "held\n", count: 1)
-        let (_, tokenFile) = try coordinator.token()
-        let daemon = try Daemon(config: Self.nodeConfig(coordinator, tokenFile: tokenFile))
-        let client = try daemon.client()
-        _ = try client.call("superuser")
+        let (coordinator, daemon, client) = try Self.projectWithNode(
+            app: "sleep 4; tr 'a-z' 'A-Z' < in.txt > out.txt",
+            input: "held\n",
+            count: 1
+        )
         let taskStates = {
             try client.call("getState")["tasks"]?.objectValue?.values.compactMap { $0["state"]?.stringValue } ?? []
         }
@@ -159,13 +170,11 @@ struct SchedulerWorkTests {
     }
 
     @Test func aCancelledJobIsAbortedOnTheNodeThatRunsIt() throws {
-        let coordinator = try Coordinator(checkinInterval: 1, offlineGrace: 30, extra: Coordinator.projectSettings)
-        try coordinator.addApp(body: "sleep 120; tr 'a-z' 'A-Z' < in.txt > out.txt")
-        try coordinator.submit(input: "long\n", count: 2)
-        let (_, tokenFile) = try coordinator.token()
-        let daemon = try Daemon(config: Self.nodeConfig(coordinator, tokenFile: tokenFile))
-        let client = try daemon.client()
-        _ = try client.call("superuser")
+        let (coordinator, daemon, client) = try Self.projectWithNode(
+            app: "sleep 120; tr 'a-z' 'A-Z' < in.txt > out.txt",
+            input: "long\n",
+            count: 2
+        )
         let tasks = { try client.call("getState")["tasks"]?.objectValue?.values.map { $0 } ?? [] }
         #expect(
             try eventually(timeout: .seconds(60)) { try tasks().filter { $0["state"] == "running" }.count == 2 }

@@ -54,9 +54,9 @@ actor SchedulerClient: WorkSource {
     var rpcBusy = false
     /// The RPC the project asked for with `next_rpc_delay` (BOINC projects use it to reach hosts that need nothing).
     var contactTask: Task<Void, Never>?
-    private var contactGeneration = 0
+    var contactGeneration = 0
     /// True while the planned RPC runs: its own task is not cancelled by the reply it gets.
-    private var contacting = false
+    var contacting = false
     /// Results the last reply aborted that the lanes hold: ended once the reply is handled.
     var laneAborts: [String] = []
     static let projectAbortReason = "aborted by the project"
@@ -97,42 +97,6 @@ actor SchedulerClient: WorkSource {
         try? await client.shutdown()
     }
 
-    /// Makes an RPC after `delay` (replacing any planned one) even if the lanes want nothing: the project asked to
-    /// hear from this host by then, to send aborts or to take reports.
-    func scheduleContact(after delay: Duration) {
-        cancelContact()
-        let generation = contactGeneration
-        contactTask = Task { [weak self] in
-            try? await Task.sleep(for: delay)
-            guard !Task.isCancelled else { return }
-            await self?.keepInTouch(generation)
-        }
-    }
-
-    func cancelContact() {
-        contactGeneration += 1
-        if !contacting { contactTask?.cancel() }
-        contactTask = nil
-    }
-
-    private func keepInTouch(_ generation: Int) async {
-        guard generation == contactGeneration else { return }
-        let wait = notBefore - .now
-        if wait > .zero || rpcBusy {
-            scheduleContact(after: max(wait, .seconds(1)))
-            return
-        }
-        contacting = true
-        defer { contacting = false }
-        do {
-            let reply = try await rpc(facts: await dependencies.hostFacts())
-            if let reply, !reply.results.isEmpty { await dependencies.workArrived(name) }
-        } catch {
-            // Backed off: try again once the back-off allows.
-            scheduleContact(after: max(notBefore - .now, .seconds(1)))
-        }
-    }
-
     // MARK: WorkSource
 
     func fetchWork(idleLanes: Int) async throws -> WorkFetch {
@@ -165,56 +129,6 @@ actor SchedulerClient: WorkSource {
     private func noWorkDelay(_ reply: SchedulerReply?) -> Duration {
         let doubling = min(Double(1 << min(emptyFetches - 1, 6)), 60)
         return .seconds(max(reply?.requestDelay ?? 0, reply?.nextRPCDelay ?? 0, doubling))
-    }
-
-    func report(_ result: TaskResult) async throws {
-        let outcome = await report([result])
-        guard outcome.accepted.contains(result.taskID) else {
-            throw SchedulerClientError(outcome.problem ?? "the result was not acknowledged")
-        }
-    }
-
-    /// Uploads the outputs of every finished task given, then reports all that are ready in one RPC (within the
-    /// project's request delay), which also asks for work to refill the buffer; a task counts as accepted once the
-    /// project acknowledged its result.
-    func report(_ results: [TaskResult]) async -> ReportOutcome {
-        var outcome = ReportOutcome()
-        var waiting: [(taskID: Int64, reference: String)] = []
-        for result in results {
-            do {
-                guard let reference = result.reference, let held = try store.result(reference) else {
-                    outcome.accepted.insert(result.taskID)
-                    continue
-                }
-                if held.state == .queued {
-                    let job = try HeldJob(xml: held.job)
-                    let report = try await uploadAndDescribe(job, result: result)
-                    try store.setState(reference, .ready, report: report.xmlFragment)
-                }
-                waiting.append((result.taskID, reference))
-            } catch {
-                outcome.problem = "\(error)"
-            }
-        }
-        guard !waiting.isEmpty else { return outcome }
-        do {
-            while true {
-                let wait = notBefore - .now
-                if wait > .zero { try await Task.sleep(for: min(wait, .seconds(5))) }
-                if notBefore - .now <= .zero { break }
-            }
-            let reply = try await rpc(facts: await dependencies.hostFacts())
-            for (taskID, reference) in waiting where try store.result(reference) == nil {
-                outcome.accepted.insert(taskID)
-            }
-            if outcome.accepted.count < results.count && outcome.problem == nil {
-                outcome.problem = "reported but not acknowledged yet"
-            }
-            if let reply, !reply.results.isEmpty { await dependencies.workArrived(name) }
-        } catch {
-            outcome.problem = "\(error)"
-        }
-        return outcome
     }
 
     // MARK: Jobs
@@ -319,63 +233,6 @@ actor SchedulerClient: WorkSource {
                 "<file_xfer_error>\n  <error_code>\(code)</error_code>\n  <error_message>\(message)</error_message>\n</file_xfer_error>"
         )
         try store.setState(name, .ready, report: report.xmlFragment)
-    }
-
-    private func uploadAndDescribe(_ job: HeldJob, result: TaskResult) async throws -> ReportedResult {
-        var report = ReportedResult(
-            name: job.result.name,
-            finalCPUTime: result.runtimeSeconds,
-            finalElapsedTime: result.runtimeSeconds,
-            exitStatus: Int64(result.exitStatus ?? (result.signal.map { -Int32($0) } ?? -1)),
-            state: result.state == .succeeded ? .filesUploaded : .computeError,
-            platform: job.appVersion.platform,
-            versionNum: job.appVersion.versionNum,
-            stderr: result.stderrTail ?? ""
-        )
-        if result.state == .aborted && result.reason == Self.projectAbortReason {
-            report.state = ReportedResult.State.aborted.rawValue
-            report.exitStatus = -221
-            return report
-        }
-        if result.state != .succeeded {
-            if let reason = result.reason { report.stderr += "\n<message>\(reason)</message>" }
-            if report.exitStatus == 0 { report.exitStatus = -1 }
-            return report
-        }
-        for reference in job.result.files {
-            guard let info = job.file(reference.fileName), let url = info.uploadURLs.first else { continue }
-            let path = result.outputFiles.first { $0.hasSuffix("/" + reference.slotName) }
-            guard let path else {
-                report.state = ReportedResult.State.computeError.rawValue
-                report.exitStatus = -161
-                report.stderr += "\noutput \(reference.slotName) is missing"
-                return report
-            }
-            do {
-                let (size, md5) = try await transfers.upload(
-                    path: path,
-                    name: info.name,
-                    maxNbytes: info.maxNbytes ?? 0,
-                    url: url
-                )
-                report.outputs.append(
-                    .init(
-                        name: info.name,
-                        nbytes: Double(size),
-                        maxNbytes: info.maxNbytes ?? 0,
-                        md5: md5,
-                        uploadURL: url
-                    )
-                )
-            } catch {
-                guard error.permanent else { throw SchedulerClientError("upload of \(info.name) failed: \(error)") }
-                report.state = ReportedResult.State.computeError.rawValue
-                report.exitStatus = error.code
-                report.stderr += "\n\(error.message)"
-                return report
-            }
-        }
-        return report
     }
 }
 
