@@ -182,7 +182,7 @@ let package = Package(
             name: "OutpostNodeTests",
             dependencies: [
                 "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles", "OutpostLanes", "OutpostService",
-                "OutpostCheckin",
+                "OutpostCheckin", "OutpostScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

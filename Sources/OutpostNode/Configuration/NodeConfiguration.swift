@@ -64,9 +64,11 @@ public struct NodeConfiguration: Sendable, Equatable {
         /// A file holding the account's authenticator (mode 0600); nil: the node's coordinator credentials.
         public var authenticatorFile: String?
         public var platform = "x86_64-pc-linux-gnu"
-        /// Work to keep, in days of the lanes' time: at least the minimum, up to minimum + additional.
-        public var workBufferMinimumDays = 0.01
-        public var workBufferAdditionalDays = 0.01
+        /// Work to keep, in days of the lanes' time: at least the minimum, up to minimum + additional. Nil: what the
+        /// project's preferences say, else `defaultWorkBufferDays` each.
+        public var workBufferMinimumDays: Double?
+        public var workBufferAdditionalDays: Double?
+        public static let defaultWorkBufferDays = 0.01
         /// Downloads of one job at once.
         public var maximumConcurrentTransfers = 4
         /// Back-off after a failed RPC: from this many seconds, doubling (with jitter) up to the maximum.

@@ -44,8 +44,8 @@ extension SchedulerClient {
     /// `work_buf_additional_days`, less the estimated run time of the jobs held and not finished; and how many lanes
     /// those jobs leave without work.
     private func workShortfall(facts: (lanes: Int, flops: Double)) throws -> (seconds: Double, idleInstances: Double) {
-        let settings = dependencies.settings
-        let perLane = (settings.workBufferMinimumDays + settings.workBufferAdditionalDays) * 86_400
+        let buffer = workBuffer
+        let perLane = (buffer.minimum + buffer.additional) * 86_400
         var heldSeconds = 0.0
         var unfinished = 0
         for held in try store.results(project: projectURL) where held.state != .ready {
@@ -78,8 +78,9 @@ extension SchedulerClient {
         request.rpcSequenceNumber = project.rpcSequenceNumber
         request.platformName = dependencies.settings.platform
         request.codeSignKey = project.codeSignKey
-        request.workBufferMinimumDays = dependencies.settings.workBufferMinimumDays
-        request.workBufferAdditionalDays = dependencies.settings.workBufferAdditionalDays
+        let buffer = workBuffer
+        request.workBufferMinimumDays = buffer.minimum
+        request.workBufferAdditionalDays = buffer.additional
         request.clientStartTime = startTime
         request.now = WallClock.seconds()
         request.host = HostInformation.describe(
@@ -149,6 +150,7 @@ extension SchedulerClient {
         if let name = reply.projectName { project.name = name }
         if !reply.redirects.isEmpty { project.schedulerURLs = reply.redirects }
         if let key = reply.codeSignKey { try adoptCodeSignKey(key, signature: reply.codeSignKeySignature) }
+        if let preferences = reply.globalPreferences { adoptPreferences(preferences) }
         try store.save(project)
         notBefore = .now + .seconds(max(reply.requestDelay ?? 0, 0))
         if let delay = reply.nextRPCDelay, delay > 0 {
@@ -205,6 +207,43 @@ extension SchedulerClient {
                 "acknowledged": .integer(Int64(reply.resultAcks.count)),
             ]
         )
+    }
+
+    /// The work buffer in days: the node's configuration, else the project's preferences, else 0.01 each.
+    var workBuffer: (minimum: Double, additional: Double) {
+        Self.workBuffer(
+            settings: dependencies.settings,
+            preferences: project.globalPreferences.flatMap { try? GlobalPreferences(content: $0) }
+        )
+    }
+
+    static func workBuffer(
+        settings: NodeConfiguration.Scheduler,
+        preferences: GlobalPreferences?
+    ) -> (minimum: Double, additional: Double) {
+        let fallback = NodeConfiguration.Scheduler.defaultWorkBufferDays
+        return (
+            settings.workBufferMinimumDays ?? preferences?.workBufferMinimumDays ?? fallback,
+            settings.workBufferAdditionalDays ?? preferences?.workBufferAdditionalDays ?? fallback
+        )
+    }
+
+    /// Keeps the project's preferences (saved with the project) if they read; ones that do not are an event and a
+    /// warning, and the previous ones stay.
+    private func adoptPreferences(_ content: String) {
+        do {
+            _ = try GlobalPreferences(content: content)
+            project.globalPreferences = content
+        } catch {
+            dependencies.logger.warning(
+                "the project's preferences do not read; keeping the previous ones",
+                metadata: ["project": "\(projectURL)", "error": "\(error)"]
+            )
+            dependencies.recordEvent(
+                "projectPreferencesRejected",
+                ["project": .string(projectURL), "error": .string(error.message)]
+            )
+        }
     }
 
     /// Trust on first use, as BOINC: the first key is kept; a different key later must be signed by the old one.

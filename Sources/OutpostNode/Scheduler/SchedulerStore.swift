@@ -44,6 +44,9 @@ final class SchedulerStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("project preferences") { db in
+            try db.execute(sql: "ALTER TABLE project ADD COLUMN global_preferences TEXT")
+        }
         try migrator.migrate(database)
         chmod(path, 0o600)
     }
@@ -55,6 +58,8 @@ final class SchedulerStore: Sendable {
         var hostID: Int64
         var rpcSequenceNumber: Int64
         var codeSignKey: String?
+        /// The content of the last `<global_preferences>` the project sent.
+        var globalPreferences: String?
     }
 
     func project(_ url: String) throws -> Project {
@@ -67,7 +72,8 @@ final class SchedulerStore: Sendable {
                 schedulerURLs: (row["scheduler_urls"] as String).split(separator: "\n").map(String.init),
                 hostID: row["host_id"],
                 rpcSequenceNumber: row["rpc_seqno"],
-                codeSignKey: row["code_sign_key"]
+                codeSignKey: row["code_sign_key"],
+                globalPreferences: row["global_preferences"]
             )
         }
     }
@@ -76,12 +82,13 @@ final class SchedulerStore: Sendable {
         try database.write { db in
             try db.execute(
                 sql: """
-                    UPDATE project SET name = ?, scheduler_urls = ?, host_id = ?, rpc_seqno = ?, code_sign_key = ?
+                    UPDATE project SET name = ?, scheduler_urls = ?, host_id = ?, rpc_seqno = ?, code_sign_key = ?,
+                                       global_preferences = ?
                     WHERE url = ?
                     """,
                 arguments: [
                     project.name, project.schedulerURLs.joined(separator: "\n"), project.hostID,
-                    project.rpcSequenceNumber, project.codeSignKey, project.url,
+                    project.rpcSequenceNumber, project.codeSignKey, project.globalPreferences, project.url,
                 ]
             )
         }
