@@ -10,6 +10,7 @@ SWIFT ?= swift
 CONFIGURATION ?= release
 
 PROGRAMS = outpostd outpostctl outpost-coordinator
+LIBEXECDIR ?= $(PREFIX)/libexec/outpost
 
 .PHONY: all build test install uninstall clean
 
@@ -17,17 +18,19 @@ all: build
 
 build:
 	# One product per call: swift build honours only the last --product it is given.
-	for program in $(PROGRAMS); do $(SWIFT) build -c $(CONFIGURATION) --product $$program || exit 1; done
+	for program in $(PROGRAMS) outpost-launch; do $(SWIFT) build -c $(CONFIGURATION) --product $$program || exit 1; done
 
 test:
 	bash .ci/test
 
 install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/outpost $(DESTDIR)$(DOCDIR)
 	for program in $(PROGRAMS); do \
 		install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/$$program" $(DESTDIR)$(BINDIR)/$$program; \
 	done
+	# outpostd looks for it in ../libexec/outpost/ beside its own directory.
+	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/outpost-launch" $(DESTDIR)$(LIBEXECDIR)/outpost-launch
 	sed 's|/usr/local/bin/outpostd|$(BINDIR)/outpostd|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
 		systemd/outpostd.service > $(DESTDIR)$(UNITDIR)/outpostd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/outpostd.service
@@ -45,7 +48,7 @@ install: build
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 
 uninstall:
-	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/$(p)) \
+	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/$(p)) $(DESTDIR)$(LIBEXECDIR)/outpost-launch \
 		$(DESTDIR)$(UNITDIR)/outpostd.service $(DESTDIR)$(UNITDIR)/outpostd.socket \
 		$(DESTDIR)$(UNITDIR)/outpost-coordinator.service \
 		$(DESTDIR)$(SYSUSERSDIR)/outpost.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf $(DESTDIR)$(DOCDIR)/README.md

@@ -37,15 +37,56 @@ def busy(state):
     return any(task["state"] in ("queued", "starting", "running") for task in tasks)
 
 
+def apply(tree, update):
+    """Applies one Folding@home-style update `[path..., value]` (null deletes, -1 appends, -2 concatenates)."""
+    *path, value = update
+    for key in path[:-1]:
+        tree = tree[key]
+    last = path[-1]
+    if value is None:
+        if isinstance(tree, list):
+            del tree[last]
+        else:
+            tree.pop(last, None)
+    elif last == -1:
+        tree.append(value)
+    elif last == -2:
+        tree.extend(value)
+    else:
+        tree[last] = value
+
+
 def throughput(path, count):
+    """Submits `count` tasks to paused lanes, resumes them, and follows the state stream (as a controller does,
+    instead of polling getState, which would load the daemon with snapshots) until no task is left to run."""
     control = Control(path)
     control.call("setState", {"state": "pause"})
     for _ in range(count):
         control.call("submitTask", {"task": {"executable": "/bin/true"}})
+    stream = Control(path)
+    stream.sock.sendall(json.dumps({"jsonrpc": "2.0", "id": "watch", "method": "subscribeState"}).encode() + b"\n")
+    state, waiting = None, set()
+
+    def unfinished(task):
+        return task is not None and task["state"] in ("queued", "starting", "running")
+
     start = time.monotonic()
     control.call("setState", {"state": "fold"})
-    while busy(control.call("getState")):
-        time.sleep(0.01)
+    for line in stream.file:
+        message = json.loads(line)
+        if message.get("id") == "watch" or message.get("method") == "stateSnapshot":
+            state = message.get("result", message.get("params"))
+            waiting = {key for key, task in state["tasks"].items() if unfinished(task)}
+        elif message.get("method") == "stateUpdate" and state is not None:
+            update = message["params"]
+            apply(state, update)
+            if update[0] == "tasks" and len(update) > 2:
+                key = update[1]
+                (waiting.add if unfinished(state["tasks"].get(key)) else waiting.discard)(key)
+            elif update[0] == "tasks":
+                waiting = {key for key, task in state["tasks"].items() if unfinished(task)}
+        if state is not None and not waiting:
+            break
     return {"seconds": time.monotonic() - start}
 
 

@@ -11,6 +11,8 @@ COUNT="${COUNT:-2000}"
 OVERHEAD_SECONDS="${OVERHEAD_SECONDS:-60}"
 
 swift build -c release --product outpostd >/dev/null
+# What outpostd execs to start each lane task (without it, tasks start through prlimit and nice).
+swift build -c release --product outpost-launch >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d /var/tmp/outpost-lanes-XXXXXX)"
 trap 'kill $outpostd 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT

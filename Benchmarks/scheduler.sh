@@ -15,6 +15,8 @@ PARSE_SECONDS="${PARSE_SECONDS:-5}"
 
 swift build -c release --product outpost-coordinator >/dev/null
 swift build -c release --product outpostd >/dev/null
+# What outpostd execs to start each lane task (without it, tasks start through prlimit and nice).
+swift build -c release --product outpost-launch >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 (cd Benchmarks && swift build -c release --product outpost-bench >/dev/null)
 bench="$(cd Benchmarks && swift build -c release --show-bin-path)/outpost-bench"

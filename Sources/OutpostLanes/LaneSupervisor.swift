@@ -107,6 +107,9 @@ public actor LaneSupervisor: Service {
             }
             group.cancelAll()
         }
+        // Every task was ended: this node's cgroup directory is empty and can go (a kill -9 leaves it for the next
+        // start, which looks in it for leftovers).
+        dependencies.settings.cgroups?.removeDirectory()
     }
 
     /// Ends every running task (they are queued again) and lets `run()` return.
@@ -125,6 +128,7 @@ public actor LaneSupervisor: Service {
 
     private func start() async throws {
         // A dead daemon's processes first: nothing new may start while an old copy of a task still runs.
+        await endCgroupLeftovers()
         let strays = ProcessTree.strays(nodeID: dependencies.settings.nodeID)
         if !strays.isEmpty {
             logger.warning(
@@ -159,6 +163,33 @@ public actor LaneSupervisor: Service {
             addLane(id, mode: mode)
         }
         started = true
+    }
+
+    /// Ends whatever is left in task cgroups (a previous outpostd was killed, or a task's cgroup could not be
+    /// removed) and removes them.
+    private func endCgroupLeftovers() async {
+        guard let cgroups = dependencies.settings.cgroups else { return }
+        for taskID in cgroups.taskIDs() {
+            let leftovers = cgroups.members(taskID: taskID)
+            if !leftovers.isEmpty {
+                logger.warning(
+                    "ending processes left in a task's cgroup",
+                    metadata: ["task": "\(taskID)", "pids": "\(leftovers.map(\.pid))"]
+                )
+                await ProcessTree.end(
+                    grace: dependencies.settings.killGrace,
+                    killAll: { cgroups.killAll(taskID: taskID) },
+                    find: { cgroups.members(taskID: taskID) }
+                )
+                dependencies.recordEvent(
+                    "strayProcessesEnded",
+                    ["taskId": .integer(taskID), "pids": .array(leftovers.map { .integer(Int64($0.pid)) })]
+                )
+            }
+            if !cgroups.remove(taskID: taskID) {
+                logger.warning("cannot remove a task's cgroup", metadata: ["path": "\(cgroups.path(taskID: taskID))"])
+            }
+        }
     }
 
     private func cachedBenchmark() async throws -> Double {
@@ -216,6 +247,8 @@ public actor LaneSupervisor: Service {
             let claimed: TaskRecord?
             do {
                 claimed = try await store.claimNext(lane: id)
+            } catch is CancellationError {
+                return .stop  // outpostd is stopping; nothing was claimed
             } catch {
                 logger.error("cannot read the task queue", metadata: ["error": "\(error)"])
                 return .wait
@@ -227,7 +260,9 @@ public actor LaneSupervisor: Service {
                     return stopping ? .stop : .wait
                 }
                 let control = TaskControl(
-                    marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID)
+                    marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID),
+                    taskID: taskID,
+                    cgroups: dependencies.settings.cgroups
                 )
                 lanes[id]?.running = (record, control)
                 publishTask(record)

@@ -92,8 +92,13 @@ public enum ProcessTree {
         await end(grace: grace) { members(session: session, marker: marker, notBefore: notBefore) }
     }
 
-    /// The same for every process `find` returns, each time it is asked.
-    public static func end(grace: Duration, find: @Sendable () -> [Process]) async {
+    /// The same for every process `find` returns, each time it is asked. `killAll`, when given, replaces the
+    /// SIGKILL to each process found (a cgroup's `cgroup.kill` reaches processes forked since the last look too).
+    public static func end(
+        grace: Duration,
+        killAll: (@Sendable () -> Void)? = nil,
+        find: @Sendable () -> [Process]
+    ) async {
         var found = find()
         guard !found.isEmpty else { return }
         signal(found, SIGTERM)
@@ -107,7 +112,7 @@ public enum ProcessTree {
         for _ in 0..<250 {
             found = find()
             if found.isEmpty { return }
-            signal(found, SIGKILL)
+            if let killAll { killAll() } else { signal(found, SIGKILL) }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

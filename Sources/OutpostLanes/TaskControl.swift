@@ -6,9 +6,14 @@ import Glibc
 
 /// The handle a lane keeps on the task it runs: pause, resume and abort reach the task's processes through it, from
 /// any thread, while `TaskExecution` watches it.
+///
+/// The task's processes are those in its cgroup when it has one (see `TaskCgroups`); otherwise those in its session
+/// or carrying its marker, found by a scan of `/proc`.
 public final class TaskControl: Sendable {
     private struct State {
         var session: Int32?
+        /// Set once the task's cgroup exists: from then on its processes are found there.
+        var cgroupReady = false
         var startTicks: Int64 = 0
         var paused = false
         var pausedSince: ContinuousClock.Instant?
@@ -19,13 +24,18 @@ public final class TaskControl: Sendable {
     }
 
     let marker: String
+    let taskID: Int64
+    /// Where the task's cgroup is made; nil when the node tracks tasks by session.
+    let cgroups: TaskCgroups?
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>.Continuation
     /// Yields whenever the monitor should look again (a command, or its own tick).
     let wakeups: AsyncStream<Void>
 
-    init(marker: String) {
+    init(marker: String, taskID: Int64, cgroups: TaskCgroups?) {
         self.marker = marker
+        self.taskID = taskID
+        self.cgroups = cgroups
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -79,11 +89,38 @@ public final class TaskControl: Sendable {
 
     var limitReason: String? { state.withLock { $0.limitReason } }
 
-    /// Ends every process of the task: SIGTERM, then SIGKILL after `grace`.
+    /// Makes the task's cgroup before the spawn and returns its `cgroup.procs` file, or nil without one (no cgroups
+    /// on this node, or this one could not be made: the task is then tracked by session like on such a node).
+    func prepareCgroup() -> String? {
+        guard let cgroups, let procs = try? cgroups.create(taskID: taskID) else { return nil }
+        state.withLock { $0.cgroupReady = true }
+        return procs
+    }
+
+    /// Ends every process of the task: SIGTERM, then SIGKILL after `grace`; then removes its cgroup.
     func endProcesses(grace: Duration) async {
-        let (session, startTicks) = state.withLock { ($0.session, $0.startTicks) }
+        let (session, startTicks, cgroupReady) = state.withLock { ($0.session, $0.startTicks, $0.cgroupReady) }
+        if cgroupReady, let cgroups {
+            let taskID = taskID
+            await ProcessTree.end(
+                grace: grace,
+                killAll: { cgroups.killAll(taskID: taskID) },
+                find: { cgroups.members(taskID: taskID) }
+            )
+            cgroups.remove(taskID: taskID)
+            return
+        }
         guard let session else { return }
         await ProcessTree.end(session: session, marker: marker, notBefore: startTicks, grace: grace)
+    }
+
+    /// The resident memory of the task's processes together.
+    func residentBytes() -> Int64 {
+        let (session, cgroupReady) = state.withLock { ($0.session, $0.cgroupReady) }
+        if cgroupReady, let cgroups {
+            return cgroups.members(taskID: taskID).reduce(0) { $0 + $1.residentBytes }
+        }
+        return ProcessTree.residentBytes(session: session)
     }
 
     public var isPaused: Bool { state.withLock { $0.paused } }
@@ -107,7 +144,11 @@ public final class TaskControl: Sendable {
     }
 
     private func signalMembers(_ signal: Int32) {
-        let (session, startTicks) = state.withLock { ($0.session, $0.startTicks) }
+        let (session, startTicks, cgroupReady) = state.withLock { ($0.session, $0.startTicks, $0.cgroupReady) }
+        if cgroupReady, let cgroups {
+            ProcessTree.signal(cgroups.members(taskID: taskID), signal)
+            return
+        }
         guard let session else { return }
         ProcessTree.signal(ProcessTree.members(session: session, marker: marker, notBefore: startTicks), signal)
     }

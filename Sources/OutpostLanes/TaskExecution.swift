@@ -22,9 +22,28 @@ public struct ExecutionSettings: Sendable {
     public var niceness: Int32 = 19
     /// RLIMIT_NOFILE of a task.
     public var openFiles: Int64 = 4096
+    /// `outpost-launch`, which puts a task in its cgroup and sets its limits before exec'ing it; nil when it is not
+    /// installed (then util-linux's `prlimit` and coreutils' `nice` set the limits, and the cgroup is joined just
+    /// after the spawn).
+    public var launcher: String?
+    /// Each task in a cgroup of its own; nil: tasks are tracked by session and marker.
+    public var cgroups: TaskCgroups?
 
     public init(nodeID: String) {
         self.nodeID = nodeID
+    }
+
+    /// `outpost-launch` beside the running program (a build directory), or in `../libexec/outpost/` relative to it
+    /// (`make install`); nil when neither is there.
+    public static func installedLauncher() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        let program = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = program.lastIndex(of: "/") else { return nil }
+        let directory = String(program[..<slash])
+        return [directory + "/outpost-launch", directory + "/../libexec/outpost/outpost-launch"]
+            .first { access($0, X_OK) == 0 }
     }
 }
 
@@ -96,7 +115,8 @@ struct TaskExecution {
                 reason: "cannot start \(specification.executable): \(String(cString: strerror(errno)))"
             )
         }
-        let launch = launchCommand()
+        let cgroupProcs = control.prepareCgroup()
+        let launch = launchCommand(cgroupProcs: cgroupProcs)
         let configuration = Configuration(
             executable: .path(FilePath(launch.executable)),
             arguments: Arguments(launch.arguments),
@@ -117,7 +137,7 @@ struct TaskExecution {
                 error: .sequence
             ) { execution in
                 let pid = execution.processIdentifier.value
-                let startTicks = applyLimits(to: pid)
+                let startTicks = afterSpawn(pid, launch: launch, cgroupProcs: cgroupProcs)
                 control.attach(session: pid, startTicks: startTicks)
                 do {
                     try await onStarted(pid, startTicks)
@@ -141,25 +161,68 @@ struct TaskExecution {
         return outcome(termination, streams: streams, runtime: runtime)
     }
 
-    /// What is exec'd: the task behind util-linux's `prlimit` and coreutils' `nice`, so its rlimits (no core, open
-    /// files, CPU time) and priority are in place before its first instruction. swift-subprocess has no pre-exec
-    /// hook on Linux, and setting them after the spawn leaves a window that grows with the daemon's load (measured:
-    /// over 200 ms under a busy test run). Both tools exec in place, so the pid and session stay the task's.
-    private func launchCommand() -> (executable: String, arguments: [String]) {
-        guard Self.wrappersAvailable else { return (specification.executable, specification.arguments) }
+    private struct Launch {
+        var executable: String
+        var arguments: [String]
+        /// Whether the limits and priority are set before the task's first instruction (else right after the spawn).
+        var setsLimits: Bool
+        /// Whether the task joins its cgroup before its first instruction (else right after the spawn).
+        var joinsCgroup: Bool
+    }
+
+    /// What is exec'd. Best: `outpost-launch`, which joins the task's cgroup, sets its rlimits (no core, open files,
+    /// CPU time) and priority, and execs the task in place. Without it: util-linux's `prlimit` and coreutils'
+    /// `nice`, which exec in place too but cost two more execs (they load locales). swift-subprocess has no pre-exec
+    /// hook on Linux, and setting limits after the spawn leaves a window that grows with the daemon's load
+    /// (measured: over 200 ms under a busy test run), which is only the last resort.
+    private func launchCommand(cgroupProcs: String?) -> Launch {
+        let cpuSeconds = limits.maxRuntimeSeconds
+        if let launcher = settings.launcher {
+            let arguments = [
+                cgroupProcs ?? "-", "\(settings.openFiles)", "\(cpuSeconds ?? -1)", "\(settings.niceness)", "--",
+                specification.executable,
+            ]
+            return Launch(
+                executable: launcher,
+                arguments: arguments + specification.arguments,
+                setsLimits: true,
+                joinsCgroup: true
+            )
+        }
+        guard Self.wrappersAvailable else {
+            return Launch(
+                executable: specification.executable,
+                arguments: specification.arguments,
+                setsLimits: false,
+                joinsCgroup: false
+            )
+        }
         var arguments = ["--core=0", "--nofile=\(settings.openFiles)"]
-        if let seconds = limits.maxRuntimeSeconds { arguments.append("--cpu=\(seconds):\(seconds + 5)") }
+        if let seconds = cpuSeconds { arguments.append("--cpu=\(seconds):\(seconds + 5)") }
         arguments += [Self.nice, "-n", "\(settings.niceness)", "--", specification.executable]
-        return (Self.prlimit, arguments + specification.arguments)
+        return Launch(
+            executable: Self.prlimit,
+            arguments: arguments + specification.arguments,
+            setsLimits: true,
+            joinsCgroup: false
+        )
     }
 
     static let prlimit = "/usr/bin/prlimit"
     static let nice = "/usr/bin/nice"
     static let wrappersAvailable = access(prlimit, X_OK) == 0 && access(nice, X_OK) == 0
 
-    /// Without the wrappers (a system without util-linux), the same limits right after the spawn.
-    private func applyLimits(to pid: Int32) -> Int64 {
-        if !Self.wrappersAvailable {
+    /// What the launch could not do before the exec, done now; returns the task's start time.
+    private func afterSpawn(_ pid: Int32, launch: Launch, cgroupProcs: String?) -> Int64 {
+        if let cgroupProcs, !launch.joinsCgroup {
+            let fd = open(cgroupProcs, O_WRONLY | O_CLOEXEC)
+            if fd >= 0 {
+                let text = Array("\(pid)".utf8)
+                _ = write(fd, text, text.count)
+                close(fd)
+            }
+        }
+        if !launch.setsLimits {
             _ = outpost_limit_child(pid, settings.openFiles, limits.maxRuntimeSeconds ?? -1)
             setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), settings.niceness)
         }
@@ -225,7 +288,7 @@ struct TaskExecution {
         } else if let maximum = limits.maxRuntimeSeconds, runtime > .seconds(maximum) {
             reason = "exceeded its maximum runtime of \(maximum) s"
         } else if let limit = limits.memoryLimitBytes, !control.isPaused {
-            let resident = ProcessTree.residentBytes(session: control.session)
+            let resident = control.residentBytes()
             if resident > limit {
                 reason =
                     "exceeded its memory limit: \(resident >> 20) MiB resident, limit \(limit >> 20) MiB"
@@ -245,11 +308,8 @@ struct TaskExecution {
         tail: Int,
         isError: Bool
     ) async -> StreamSummary {
-        guard var file = try? CappedOutputFile(path: path, capacity: capacity, tailCapacity: tail) else {
-            // Without a file the stream is still drained, so the child never blocks on a full pipe.
-            do { for try await _ in sequence {} } catch {}
-            return StreamSummary(isError: isError, written: 0, dropped: 0, tail: "")
-        }
+        // Drained to the end whatever happens to the file, so the child never blocks on a full pipe.
+        var file = CappedOutputFile(path: path, capacity: capacity, tailCapacity: tail)
         do {
             for try await buffer in sequence {
                 buffer.withUnsafeBytes { file.append($0) }
@@ -281,6 +341,10 @@ struct TaskExecution {
                 signal == SIGXCPU
                 ? "exceeded its CPU time limit of \(limits.maxRuntimeSeconds ?? 0) s (SIGXCPU)"
                 : "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        } else if case .exited(let code) = termination, code == 125 || code == 127,
+            let line = errorStream?.tail.split(separator: "\n").last(where: { $0.hasPrefix("outpost-launch: ") })
+        {
+            outcome.reason = "could not be started: \(line.dropFirst("outpost-launch: ".count))"
         } else if case .exited(let code) = termination, code != 0 {
             outcome.reason = "exited with status \(code)"
         } else if let missing = specification.outputFiles.first(where: {

@@ -2,7 +2,10 @@ import GRDB
 import OutpostRPC
 
 /// One task as the database holds it: its specification and everything known about its runs.
-public struct TaskRecord: Sendable, Equatable, Codable, FetchableRecord, MutablePersistableRecord {
+///
+/// Rows are read and written column by column (`init(row:)`, `encode(to:)`), not through Codable: every task
+/// transition reads and writes one, and GRDB's Codable path was the larger part of a short task's database time.
+public struct TaskRecord: Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "task"
 
     public var id: Int64?
@@ -53,5 +56,53 @@ public struct TaskRecord: Sendable, Equatable, Codable, FetchableRecord, Mutable
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
+    }
+
+    public init(row: Row) throws {
+        id = row["id"]
+        specification = row["specification"]
+        source = row["source"]
+        reference = row["reference"]
+        let stateName: String = row["state"]
+        guard let state = TaskState(rawValue: stateName) else {
+            throw TaskStoreError("task \(id ?? 0) has an unknown state '\(stateName)'")
+        }
+        self.state = state
+        lane = row["lane"]
+        attempts = row["attempts"]
+        pid = row["pid"]
+        processStartTicks = row["processStartTicks"]
+        exitStatus = row["exitStatus"]
+        signal = row["signal"]
+        reason = row["reason"]
+        stderrTail = row["stderrTail"]
+        progress = row["progress"]
+        runtimeSeconds = row["runtimeSeconds"]
+        createdAt = row["createdAt"]
+        startedAt = row["startedAt"]
+        finishedAt = row["finishedAt"]
+        reportedAt = row["reportedAt"]
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["specification"] = specification
+        container["source"] = source
+        container["reference"] = reference
+        container["state"] = state.rawValue
+        container["lane"] = lane
+        container["attempts"] = attempts
+        container["pid"] = pid
+        container["processStartTicks"] = processStartTicks
+        container["exitStatus"] = exitStatus
+        container["signal"] = signal
+        container["reason"] = reason
+        container["stderrTail"] = stderrTail
+        container["progress"] = progress
+        container["runtimeSeconds"] = runtimeSeconds
+        container["createdAt"] = createdAt
+        container["startedAt"] = startedAt
+        container["finishedAt"] = finishedAt
+        container["reportedAt"] = reportedAt
     }
 }

@@ -86,10 +86,12 @@ public final class TaskStore: Sendable {
     /// transaction that picks it, so two lanes can never take the same task.
     public func claimNext(lane: Int) async throws -> TaskRecord? {
         try await database.write { db in
-            guard
-                var record = try TaskRecord.filter(Column("state") == TaskState.queued.rawValue)
-                    .order(Column("id")).fetchOne(db)
-            else { return nil }
+            let oldestQueued = SQLRequest<TaskRecord>(
+                sql: "SELECT * FROM task WHERE state = ? ORDER BY id LIMIT 1",
+                arguments: [TaskState.queued.rawValue],
+                cached: true
+            )
+            guard var record = try oldestQueued.fetchOne(db) else { return nil }
             try Self.check(record, moving: .starting)
             record.state = .starting
             record.lane = lane
@@ -152,7 +154,8 @@ public final class TaskStore: Sendable {
     /// Marks a result as acknowledged by its work source, and returns the record as it now is.
     public func markReported(_ id: Int64) async throws -> TaskRecord {
         try await database.write { db in
-            guard var record = try TaskRecord.fetchOne(db, key: id) else {
+            let byID = SQLRequest<TaskRecord>(sql: "SELECT * FROM task WHERE id = ?", arguments: [id], cached: true)
+            guard var record = try byID.fetchOne(db) else {
                 throw TaskStoreError("task \(id) does not exist")
             }
             record.reportedAt = Self.now()
@@ -290,7 +293,8 @@ public final class TaskStore: Sendable {
         _ change: @Sendable @escaping (inout TaskRecord) -> Void
     ) async throws -> TaskRecord {
         try await database.write { db in
-            guard var record = try TaskRecord.fetchOne(db, key: id) else {
+            let byID = SQLRequest<TaskRecord>(sql: "SELECT * FROM task WHERE id = ?", arguments: [id], cached: true)
+            guard var record = try byID.fetchOne(db) else {
                 throw TaskStoreError("task \(id) does not exist")
             }
             try Self.check(record, moving: next)

@@ -83,11 +83,13 @@ extension JSONValue {
         func failure(_ reason: String) -> StateUpdateError {
             StateUpdateError(update: update.description, reason: reason + " at path element \(depth)")
         }
-        switch (node, element) {
-        case (.object(var members), .key(let key)):
-            // Take the storage out of `node` so the change below happens in place, and put it back however this ends.
-            node = .null
+        // The container is moved out of `node` (which holds `.null` meanwhile) and put back however this ends, so the
+        // change happens in place. Not with `switch node { case .object(var members): … }`: the switch keeps a copy
+        // of `node` for its whole body, and every change would copy the dictionary (measured: the whole `tasks`
+        // object copied at each task update, quadratic in the number of tasks).
+        if var members = node.takeObject() {
             defer { node = .object(members) }
+            guard case .key(let key) = element else { throw failure("\(element) does not index an object") }
             if isLast {
                 // (Not `members[key] = nil`: JSONValue is ExpressibleByNilLiteral, so that would store `.null`.)
                 if update.value == .null {
@@ -100,9 +102,9 @@ extension JSONValue {
             guard var child = members.removeValue(forKey: key) else { throw failure("no key '\(key)'") }
             defer { members[key] = child }
             try apply(update, at: depth + 1, to: &child)
-        case (.array(var elements), .index(let index)):
-            node = .null
+        } else if var elements = node.takeArray() {
             defer { node = .array(elements) }
+            guard case .index(let index) = element else { throw failure("\(element) does not index an array") }
             if isLast && index == -1 {
                 elements.append(update.value)
             } else if isLast && index == -2 {
@@ -118,8 +120,22 @@ extension JSONValue {
                     try apply(update, at: depth + 1, to: &elements[index])
                 }
             }
-        default:
+        } else {
             throw failure("\(element) does not index a \(node.typeName)")
         }
+    }
+
+    /// The members of an object, moved out (this becomes `.null`), so the caller holds the only reference.
+    private mutating func takeObject() -> [String: JSONValue]? {
+        guard case .object(let members) = self else { return nil }
+        self = .null
+        return members
+    }
+
+    /// The elements of an array, moved out (this becomes `.null`).
+    private mutating func takeArray() -> [JSONValue]? {
+        guard case .array(let elements) = self else { return nil }
+        self = .null
+        return elements
     }
 }

@@ -129,9 +129,12 @@ struct LaneControlTests {
         #expect((harness.publisher.state["lanes"]?.objectValue ?? [:]).count == 3)
     }
 
-    @Test func aRestartEndsTheDeadDaemonsProcessesAndRerunsItsTaskInTheSameSlot() async throws {
+    /// With cgroups the dead daemon's process is found in its task's cgroup (it carries no marker here); without,
+    /// by its marker.
+    @Test(arguments: Tracking.available)
+    func aRestartEndsTheDeadDaemonsProcessesAndRerunsItsTaskInTheSameSlot(tracking: Tracking) async throws {
         // A previous run of the daemon: the task was claimed and started, and the daemon died.
-        let first = try LaneHarness()
+        let first = try LaneHarness(tracking: tracking)
         let id = try await first.store.insert(
             TaskSpecification(
                 executable: "/bin/sh",
@@ -144,16 +147,21 @@ struct LaneControlTests {
         _ = try await first.store.claimNext(lane: 0)
         mkdir("\(first.directory)/tasks/\(id)", 0o700)
         mkdir(first.slot(id), 0o700)
-        // Its process, still running with the marker, as after kill -9 of outpostd.
-        let stray = try Self.spawn(
-            ["/bin/sh", "-c", "cd \(first.slot(id)) && touch checkpoint && exec sleep 1000"],
-            environment: ["OUTPOST_TASK=\(first.nodeID)/\(id)"]
-        )
+        // Its process, still running (in its cgroup, or with the marker), as after kill -9 of outpostd.
+        let script = ["/bin/sh", "-c", "cd \(first.slot(id)) && touch checkpoint && exec sleep 1000"]
+        let stray: pid_t
+        if let cgroups = first.cgroups, let launcher = ExecutionSettings.installedLauncher() {
+            mkdir(cgroups.path(taskID: id), 0o755)
+            let procs = cgroups.path(taskID: id) + "/cgroup.procs"
+            stray = try Self.spawn([launcher, procs, "-1", "-1", "0", "--"] + script, environment: [])
+        } else {
+            stray = try Self.spawn(script, environment: ["OUTPOST_TASK=\(first.nodeID)/\(id)"])
+        }
         defer { first.remove() }
         // The dead daemon's task had made its checkpoint: wait for the stray to get that far, or a busy machine lets
         // the new daemon end it first and the rerun would start from scratch (and sleep).
         try await first.waitUntil("the stray's checkpoint") { access(first.slot(id) + "/checkpoint", F_OK) == 0 }
-        let second = try LaneHarness(directory: first.directory, nodeID: first.nodeID)
+        let second = try LaneHarness(directory: first.directory, nodeID: first.nodeID, tracking: tracking)
         second.start()
         let record = try await second.waitUntilFinished(id)
         try await second.stop()

@@ -12,6 +12,29 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// How a harness's tasks are started and found.
+enum Tracking: String, Sendable, CustomStringConvertible {
+    /// `outpost-launch` and a cgroup per task, as outpostd does when it may create cgroups.
+    case cgroup
+    /// util-linux's `prlimit` and `nice`, and a `/proc` scan by session and marker: outpostd without cgroups and
+    /// without `outpost-launch`.
+    case session
+
+    var description: String { rawValue }
+
+    /// Whether this machine lets the tests make cgroups (root with a cgroup v2 hierarchy, as CI has).
+    static let cgroupsAvailable: Bool = {
+        guard case .success(let cgroups) = TaskCgroups.discover(nodeID: "probe-\(getpid())") else { return false }
+        rmdir(cgroups.directory)
+        return ExecutionSettings.installedLauncher() != nil
+    }()
+
+    /// Every way this machine can run: both where cgroups can be made, else the session fallback only.
+    static let available: [Tracking] = cgroupsAvailable ? [.cgroup, .session] : [.session]
+    /// What outpostd itself would use here.
+    static let best: Tracking = cgroupsAvailable ? .cgroup : .session
+}
+
 /// A lane supervisor over a private state directory, with fast checks and a short kill grace, running until `stop()`.
 final class LaneHarness: @unchecked Sendable {
     let directory: String
@@ -19,6 +42,7 @@ final class LaneHarness: @unchecked Sendable {
     let publisher = StatePublisher(initial: ["lanes": [:], "tasks": [:]])
     let supervisor: LaneSupervisor
     let nodeID: String
+    let cgroups: TaskCgroups?
     private var runner: Task<Void, any Error>?
 
     init(
@@ -26,7 +50,8 @@ final class LaneHarness: @unchecked Sendable {
         configure: (inout LaneConfiguration) -> Void = { _ in },
         workSources: [any WorkSource] = [],
         directory existing: String? = nil,
-        nodeID: String? = nil
+        nodeID: String? = nil,
+        tracking: Tracking = .best
     ) throws {
         if let existing {
             directory = existing
@@ -46,6 +71,11 @@ final class LaneHarness: @unchecked Sendable {
         settings.checkInterval = .milliseconds(100)
         settings.killGrace = .milliseconds(500)
         settings.outputCapacity = 1 << 20
+        if tracking == .cgroup {
+            settings.launcher = ExecutionSettings.installedLauncher()
+            settings.cgroups = try TaskCgroups.discover(nodeID: self.nodeID).get()
+        }
+        cgroups = settings.cgroups
         supervisor = LaneSupervisor(
             configuration: configuration,
             dependencies: .init(
@@ -70,6 +100,7 @@ final class LaneHarness: @unchecked Sendable {
     }
 
     func remove() {
+        cgroups?.removeDirectory()
         let words = ["/bin/rm", "-rf", directory]
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -124,6 +155,8 @@ final class LaneHarness: @unchecked Sendable {
         ProcessTree.process(pid) != nil
     }
 
-    /// The processes of this harness's node still carrying a task marker.
-    var leftovers: [ProcessTree.Process] { ProcessTree.strays(nodeID: nodeID) }
+    /// The processes of this harness's node still carrying a task marker or in a task cgroup.
+    var leftovers: [ProcessTree.Process] {
+        ProcessTree.strays(nodeID: nodeID) + (cgroups.map { c in c.taskIDs().flatMap { c.members(taskID: $0) } } ?? [])
+    }
 }

@@ -10,16 +10,17 @@ import Glibc
 /// Real children, each misbehaving in one way; every one must end as specified and leave no process behind.
 @Suite("task supervision", .serialized)
 struct TaskSupervisionTests {
-    @Test func aTaskRunsInItsSlotWithAScrubbedEnvironmentAndReportsProgress() async throws {
-        let harness = try LaneHarness()
+    @Test(arguments: Tracking.available)
+    func aTaskRunsInItsSlotWithAScrubbedEnvironmentAndReportsProgress(tracking: Tracking) async throws {
+        let harness = try LaneHarness(tracking: tracking)
         defer { harness.remove() }
         harness.start()
         let id = try await harness.submit(
             "echo 0.5 > \"$OUTPOST_PROGRESS_FILE\"; env | sort; pwd; echo oops >&2; echo result > out.txt",
             outputs: ["out.txt"]
         )
-        // Lowest priority and no core dumps, from the first instruction on.
-        let limits = try await harness.submit("ulimit -c; nice")
+        // Lowest priority, no core dumps and the open-files limit, from the first instruction on.
+        let limits = try await harness.submit("ulimit -c; nice; ulimit -n")
         let record = try await harness.waitUntilFinished(id)
         _ = try await harness.waitUntilFinished(limits)
         try await harness.stop()
@@ -35,7 +36,7 @@ struct TaskSupervisionTests {
             #expect(!output.contains(scrubbed))
         }
         #expect(harness.read(harness.slot(id) + "/out.txt") == "result\n")
-        #expect(harness.read("\(harness.directory)/tasks/\(limits)/stdout") == "0\n19\n")
+        #expect(harness.read("\(harness.directory)/tasks/\(limits)/stdout") == "0\n19\n4096\n")
     }
 
     @Test func aMissingOutputFileOrANonZeroExitFailsTheTask() async throws {
@@ -87,8 +88,9 @@ struct TaskSupervisionTests {
         )
     }
 
-    @Test func aChildThatIgnoresSIGTERMIsKilledAtItsMaximumRuntime() async throws {
-        let harness = try LaneHarness()
+    @Test(arguments: Tracking.available)
+    func aChildThatIgnoresSIGTERMIsKilledAtItsMaximumRuntime(tracking: Tracking) async throws {
+        let harness = try LaneHarness(tracking: tracking)
         defer { harness.remove() }
         harness.start()
         let id = try await harness.submit(
@@ -105,8 +107,9 @@ struct TaskSupervisionTests {
         #expect(harness.leftovers.isEmpty)
     }
 
-    @Test func grandchildrenThatOutliveTheTaskAreEnded() async throws {
-        let harness = try LaneHarness()
+    @Test(arguments: Tracking.available)
+    func grandchildrenThatOutliveTheTaskAreEnded(tracking: Tracking) async throws {
+        let harness = try LaneHarness(tracking: tracking)
         defer { harness.remove() }
         harness.start()
         // One grandchild stays in the session; one leaves it with setsid (found by its environment marker).
@@ -120,6 +123,43 @@ struct TaskSupervisionTests {
         #expect(pids.count == 2)
         for pid in pids { #expect(!LaneHarness.isAlive(pid), "grandchild \(pid) survived") }
         #expect(harness.leftovers.isEmpty)
+    }
+
+    /// What only a cgroup finds: a grandchild that left the session and cleared its environment (no marker).
+    @Test(.enabled(if: Tracking.cgroupsAvailable))
+    func aGrandchildThatLeftTheSessionAndClearedItsEnvironmentIsEndedWithItsCgroup() async throws {
+        let harness = try LaneHarness(tracking: .cgroup)
+        defer { harness.remove() }
+        harness.start()
+        let id = try await harness.submit(
+            "setsid env -i /bin/sh -c 'echo $$ > hidden; trap \"\" TERM; exec sleep 1000' & sleep 0.3; exit 0"
+        )
+        let record = try await harness.waitUntilFinished(id)
+        let pid = Int32(harness.read(harness.slot(id) + "/hidden").filter(\.isNumber)) ?? 0
+        try await harness.waitUntil("the hidden grandchild to be killed") { !LaneHarness.isAlive(pid) }
+        try await harness.stop()
+        #expect(record.state == .succeeded)
+        #expect(pid > 0)
+        #expect(harness.leftovers.isEmpty)
+        // The task's cgroup is gone with its processes.
+        #expect(access(harness.cgroups!.path(taskID: id), F_OK) != 0)
+    }
+
+    /// The task is in its cgroup from its first instruction, so whatever it forks at once is in there too.
+    @Test(.enabled(if: Tracking.cgroupsAvailable))
+    func aTaskIsInItsOwnCgroupFromItsFirstInstruction() async throws {
+        let harness = try LaneHarness(tracking: .cgroup)
+        defer { harness.remove() }
+        harness.start()
+        let id = try await harness.submit("cat /proc/self/cgroup > first; sleep 0.1")
+        let record = try await harness.waitUntilFinished(id)
+        try await harness.stop()
+        #expect(record.state == .succeeded, "\(record.reason ?? "")")
+        let line = harness.read(harness.slot(id) + "/first").split(separator: "\n").first { $0.hasPrefix("0::") }
+        let expected = "/outpost-\(harness.nodeID)/task-\(id)"
+        #expect(line?.hasSuffix(expected) == true, "\(line ?? "no cgroup v2 line")")
+        // A graceful stop leaves no cgroup behind.
+        #expect(access(harness.cgroups!.directory, F_OK) != 0)
     }
 
     @Test func aFloodOfStandardOutputIsCappedAndTheTaskCompletes() async throws {
@@ -138,8 +178,9 @@ struct TaskSupervisionTests {
         print("1 GiB of stdout took \(ContinuousClock.now - started)")
     }
 
-    @Test func aTaskOverItsMemoryLimitIsEnded() async throws {
-        let harness = try LaneHarness()
+    @Test(arguments: Tracking.available)
+    func aTaskOverItsMemoryLimitIsEnded(tracking: Tracking) async throws {
+        let harness = try LaneHarness(tracking: tracking)
         defer { harness.remove() }
         harness.start()
         // `tail` keeps a line in memory until its newline, and /dev/zero has none: it grows without bound.
@@ -154,8 +195,9 @@ struct TaskSupervisionTests {
         #expect(harness.leftovers.isEmpty)
     }
 
-    @Test func aTaskThatNeverEndsIsAbortedAndPausedTasksStopAndResume() async throws {
-        let harness = try LaneHarness()
+    @Test(arguments: Tracking.available)
+    func aTaskThatNeverEndsIsAbortedAndPausedTasksStopAndResume(tracking: Tracking) async throws {
+        let harness = try LaneHarness(tracking: tracking)
         defer { harness.remove() }
         harness.start()
         let id = try await harness.submit("echo $$ > pid; exec sleep 1000")

@@ -43,6 +43,8 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var checkIntervalMilliseconds: Int64 = 1000
         /// The tasks' nice value.
         public var niceness: Int32 = 19
+        /// Each task in a cgroup of its own when outpostd may create cgroups (root, or `Delegate=yes`).
+        public var taskCgroups = true
     }
 
     /// `[bandwidth]`: transfer limits fixed by the administrator (each one set here is locked against

@@ -116,7 +116,7 @@ public enum NodeConfigurationLoader {
     static func parseLanes(_ section: ConfigurationSection) throws(ConfigurationError) -> NodeConfiguration.Lanes {
         try section.rejectUnknownKeys(known: [
             "count", "cpus", "memory_limit", "max_runtime", "max_restarts", "finished_kept", "control_group",
-            "output_limit", "kill_grace", "check_interval_ms", "niceness",
+            "output_limit", "kill_grace", "check_interval_ms", "niceness", "task_cgroups",
         ])
         var lanes = NodeConfiguration.Lanes()
         if let value = try section.integer("count", in: 0...1024) { lanes.lanes.count = value }
@@ -138,6 +138,7 @@ public enum NodeConfigurationLoader {
             lanes.checkIntervalMilliseconds = Int64(value)
         }
         if let value = try section.integer("niceness", in: 0...19) { lanes.niceness = Int32(value) }
+        if let value = try section.boolean("task_cgroups") { lanes.taskCgroups = value }
         return lanes
     }
 

@@ -223,6 +223,21 @@ public enum NodeDaemon {
         settings.killGrace = .seconds(configuration.lanes.killGraceSeconds)
         settings.checkInterval = .milliseconds(configuration.lanes.checkIntervalMilliseconds)
         settings.niceness = configuration.lanes.niceness
+        settings.launcher = ExecutionSettings.installedLauncher()
+        if settings.launcher == nil {
+            node.logger.warning(
+                "outpost-launch is not installed beside outpostd: tasks start through prlimit and nice (slower)"
+            )
+        }
+        if configuration.lanes.taskCgroups {
+            switch TaskCgroups.discover(nodeID: node.identity.nodeID) {
+            case .success(let cgroups):
+                settings.cgroups = cgroups
+                node.logger.info("each task runs in a cgroup of its own", metadata: ["under": "\(cgroups.directory)"])
+            case .failure(let reason):
+                node.logger.info("tasks are tracked by session, not by cgroup", metadata: ["reason": "\(reason)"])
+            }
+        }
         let events = node.events
         return LaneSupervisor(
             configuration: configuration.lanes.lanes,
