@@ -170,24 +170,16 @@ public actor LaneSupervisor: Service {
     private func endCgroupLeftovers() async {
         guard let cgroups = dependencies.settings.cgroups else { return }
         for taskID in cgroups.taskIDs() {
-            let leftovers = cgroups.members(taskID: taskID)
+            let leftovers = await cgroups.end(taskID: taskID, grace: dependencies.settings.killGrace)
             if !leftovers.isEmpty {
                 logger.warning(
-                    "ending processes left in a task's cgroup",
+                    "ended processes left in a task's cgroup",
                     metadata: ["task": "\(taskID)", "pids": "\(leftovers.map(\.pid))"]
-                )
-                await ProcessTree.end(
-                    grace: dependencies.settings.killGrace,
-                    killAll: { cgroups.killAll(taskID: taskID) },
-                    find: { cgroups.members(taskID: taskID) }
                 )
                 dependencies.recordEvent(
                     "strayProcessesEnded",
                     ["taskId": .integer(taskID), "pids": .array(leftovers.map { .integer(Int64($0.pid)) })]
                 )
-            }
-            if !cgroups.remove(taskID: taskID) {
-                logger.warning("cannot remove a task's cgroup", metadata: ["path": "\(cgroups.path(taskID: taskID))"])
             }
         }
     }

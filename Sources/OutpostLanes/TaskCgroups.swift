@@ -105,6 +105,27 @@ public struct TaskCgroups: Sendable, Equatable {
         Self.pids(in: path(taskID: taskID)).compactMap { ProcessTree.process($0) }
     }
 
+    /// Moves a process into the task's cgroup (when `outpost-launch` could not join it before the exec).
+    func add(_ pid: Int32, taskID: Int64) {
+        _ = Self.write("\(pid)", to: path(taskID: taskID) + "/cgroup.procs")
+    }
+
+    /// Ends every process in the task's cgroup (SIGTERM, then `cgroup.kill` after `grace`) and removes the cgroup.
+    /// Returns the processes it found at first.
+    @discardableResult
+    public func end(taskID: Int64, grace: Duration) async -> [ProcessTree.Process] {
+        let found = members(taskID: taskID)
+        if !found.isEmpty {
+            await ProcessTree.end(
+                grace: grace,
+                killAll: { killAll(taskID: taskID) },
+                find: { members(taskID: taskID) }
+            )
+        }
+        remove(taskID: taskID)
+        return found
+    }
+
     /// SIGKILL to every process in the task's cgroup at once (`cgroup.kill`, Linux 5.14), or to each one listed on
     /// an older kernel.
     public func killAll(taskID: Int64) {

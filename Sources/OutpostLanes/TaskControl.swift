@@ -89,6 +89,12 @@ public final class TaskControl: Sendable {
 
     var limitReason: String? { state.withLock { $0.limitReason } }
 
+    /// Moves the task's first process into its cgroup, when the launch could not do it before the exec.
+    func joinCgroup(_ pid: Int32) {
+        guard state.withLock({ $0.cgroupReady }), let cgroups else { return }
+        cgroups.add(pid, taskID: taskID)
+    }
+
     /// Makes the task's cgroup before the spawn and returns its `cgroup.procs` file, or nil without one (no cgroups
     /// on this node, or this one could not be made: the task is then tracked by session like on such a node).
     func prepareCgroup() -> String? {
@@ -101,13 +107,7 @@ public final class TaskControl: Sendable {
     func endProcesses(grace: Duration) async {
         let (session, startTicks, cgroupReady) = state.withLock { ($0.session, $0.startTicks, $0.cgroupReady) }
         if cgroupReady, let cgroups {
-            let taskID = taskID
-            await ProcessTree.end(
-                grace: grace,
-                killAll: { cgroups.killAll(taskID: taskID) },
-                find: { cgroups.members(taskID: taskID) }
-            )
-            cgroups.remove(taskID: taskID)
+            await cgroups.end(taskID: taskID, grace: grace)
             return
         }
         guard let session else { return }

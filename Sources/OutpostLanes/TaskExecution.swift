@@ -137,7 +137,7 @@ struct TaskExecution {
                 error: .sequence
             ) { execution in
                 let pid = execution.processIdentifier.value
-                let startTicks = afterSpawn(pid, launch: launch, cgroupProcs: cgroupProcs)
+                let startTicks = afterSpawn(pid, launch: launch)
                 control.attach(session: pid, startTicks: startTicks)
                 do {
                     try await onStarted(pid, startTicks)
@@ -213,15 +213,8 @@ struct TaskExecution {
     static let wrappersAvailable = access(prlimit, X_OK) == 0 && access(nice, X_OK) == 0
 
     /// What the launch could not do before the exec, done now; returns the task's start time.
-    private func afterSpawn(_ pid: Int32, launch: Launch, cgroupProcs: String?) -> Int64 {
-        if let cgroupProcs, !launch.joinsCgroup {
-            let fd = open(cgroupProcs, O_WRONLY | O_CLOEXEC)
-            if fd >= 0 {
-                let text = Array("\(pid)".utf8)
-                _ = write(fd, text, text.count)
-                close(fd)
-            }
-        }
+    private func afterSpawn(_ pid: Int32, launch: Launch) -> Int64 {
+        if !launch.joinsCgroup { control.joinCgroup(pid) }
         if !launch.setsLimits {
             _ = outpost_limit_child(pid, settings.openFiles, limits.maxRuntimeSeconds ?? -1)
             setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), settings.niceness)

@@ -145,6 +145,43 @@ struct TaskSupervisionTests {
         #expect(access(harness.cgroups!.path(taskID: id), F_OK) != 0)
     }
 
+    /// What a task's record shows when `outpost-launch` itself fails: its exit status (125 its own failure, 127 the
+    /// task not executable) and its one-line reason on stderr, which becomes the record's reason.
+    @Test(.enabled(if: ExecutionSettings.installedLauncher() != nil))
+    func outpostLaunchSaysWhyItCouldNotStartATask() async throws {
+        let launcher = ExecutionSettings.installedLauncher()!
+        let harness = try LaneHarness(tracking: .session)
+        defer { harness.remove() }
+        let log = harness.directory + "/launch.log"
+        let script = """
+            \(launcher) /nonexistent/cgroup.procs 64 -1 19 -- /bin/true 2>>\(log); echo "status $?" >>\(log)
+            \(launcher) - 64 -1 19 -- /nonexistent/program 2>>\(log); echo "status $?" >>\(log)
+            \(launcher) - many -1 19 -- /bin/true 2>>\(log); echo "status $?" >>\(log)
+            """
+        var status: Int32 = 0
+        waitpid(try LaneControlTests.spawn(["/bin/sh", "-c", script], environment: []), &status, 0)
+        let lines = harness.read(log).split(separator: "\n").map(String.init)
+        #expect(
+            lines == [
+                "outpost-launch: cannot join the cgroup /nonexistent/cgroup.procs: No such file or directory",
+                "status 125",
+                "outpost-launch: cannot execute /nonexistent/program: No such file or directory",
+                "status 127",
+                "usage: outpost-launch CGROUP_PROCS|- OPEN_FILES CPU_SECONDS NICE -- EXECUTABLE [ARGUMENT...]",
+                "status 125",
+            ]
+        )
+        // The lane turns such a line into the task's reason.
+        harness.start()
+        let id = try await harness.submit(
+            "echo 'outpost-launch: cannot set RLIMIT_CPU: Operation not permitted' >&2; exit 125"
+        )
+        let record = try await harness.waitUntilFinished(id)
+        try await harness.stop()
+        #expect(record.state == .failed)
+        #expect(record.reason == "could not be started: cannot set RLIMIT_CPU: Operation not permitted")
+    }
+
     /// The task is in its cgroup from its first instruction, so whatever it forks at once is in there too.
     @Test(.enabled(if: Tracking.cgroupsAvailable))
     func aTaskIsInItsOwnCgroupFromItsFirstInstruction() async throws {
