@@ -37,6 +37,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C libraries and syscalls that Swift's Glibc module cannot reach (see ARCHITECTURE.md).
@@ -63,6 +65,17 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(name: "OutpostCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSwift),
+        // What the coordinator's and outpostd's HTTP servers share: TLS settings, the slow-client deadline, listen
+        // addresses.
+        .target(
+            name: "OutpostHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // The check-in protocol both sides speak: the Client entity's vocabulary, metrics and message shapes.
         .target(
             name: "OutpostCheckin",
@@ -109,7 +122,13 @@ let package = Package(
             dependencies: [
                 "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostFiles", "OutpostState", "OutpostLanes", "CSystemd",
                 "CLinuxShims", "OutpostService", "OutpostCheckin", "OutpostScheduler", "OutpostCrypto", "OutpostTransfers",
+                "OutpostHTTP",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -131,7 +150,7 @@ let package = Package(
             name: "OutpostCoordinator",
             dependencies: [
                 "OutpostCore", "OutpostRPC", "OutpostTOML", "OutpostService", "OutpostCheckin", "OutpostCrypto",
-                "OutpostScheduler",
+                "OutpostScheduler", "OutpostHTTP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -189,7 +208,7 @@ let package = Package(
             name: "OutpostNodeTests",
             dependencies: [
                 "OutpostNode", "OutpostCore", "OutpostRPC", "OutpostFiles", "OutpostLanes", "OutpostService",
-                "OutpostCheckin", "OutpostScheduler",
+                "OutpostCheckin", "OutpostScheduler", "OutpostCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -209,7 +228,13 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["OutpostClient", "OutpostRPC", "OutpostState", "CLinuxShims"],
+            dependencies: [
+                "OutpostClient", "OutpostRPC", "OutpostState", "CLinuxShims",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
     ]

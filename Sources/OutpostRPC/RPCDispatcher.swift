@@ -18,10 +18,21 @@ public struct RPCMethod<Context: Sendable>: Sendable {
 /// It is pure protocol logic, with no sockets (STYLE.md rule 5): the control server hands it a line and a context
 /// (who is calling) and writes back whatever it returns, so tests call it directly.
 public struct RPCDispatcher<Context: Sendable>: Sendable {
-    private let methods: [String: RPCMethod<Context>]
+    /// Decides whether a caller may call a method at all, before its parameters are read: the remote listener's
+    /// "sign in first" rule. Nil admits every call.
+    public typealias Admission = @Sendable (_ method: String, _ context: Context) -> RPCError?
 
-    public init(methods: [RPCMethod<Context>]) {
+    private let methods: [String: RPCMethod<Context>]
+    private let admission: Admission?
+
+    public init(methods: [RPCMethod<Context>], admission: Admission? = nil) {
         self.methods = Dictionary(methods.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.admission = admission
+    }
+
+    /// The same methods plus `more` (which win on a name clash), with `admission` in front of them all.
+    public func adding(_ more: [RPCMethod<Context>], admission: Admission?) -> RPCDispatcher {
+        RPCDispatcher(methods: Array(methods.values) + more, admission: admission)
     }
 
     public var methodNames: [String] { methods.keys.sorted() }
@@ -67,6 +78,7 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
 
     /// Runs one validated request and returns its result or error.
     public func call(_ request: RPCRequest, context: Context) async -> Result<JSONValue, RPCError> {
+        if let refusal = admission?(request.method, context) { return .failure(refusal) }
         guard let method = methods[request.method] else { return .failure(.methodNotFound(request.method)) }
         do {
             let params = try RPCParams(method: method.name, params: request.params, allowed: method.parameters)

@@ -40,6 +40,19 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The operation itself failed (an I/O error, a full disk); `data` carries the errno where there is one.
     public static let operationFailedCode = -32005
 
+    /// The call needs a signed-in caller (the remote listener, before `auth` or `authToken`).
+    public static let authenticationRequiredCode = -32006
+    /// A sign-in was refused: wrong password, unknown, expired or revoked token, too many failures.
+    public static let authenticationFailedCode = -32007
+
+    public static func authenticationRequired(_ detail: String) -> RPCError {
+        RPCError(code: authenticationRequiredCode, message: "authentication required: \(detail)")
+    }
+
+    public static func authenticationFailed(_ detail: String) -> RPCError {
+        RPCError(code: authenticationFailedCode, message: "authentication failed: \(detail)")
+    }
+
     public static func parseError(_ detail: String) -> RPCError {
         RPCError(code: parseErrorCode, message: "parse error: \(detail)")
     }

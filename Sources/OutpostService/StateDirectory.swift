@@ -48,6 +48,13 @@ public enum StateDirectory {
         }
     }
 
+    /// The permission bits of `path` (following symlinks), or nil when it cannot be examined.
+    public static func permissions(of path: String) -> UInt32? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return UInt32(status.st_mode & 0o7777)
+    }
+
     /// Returns the file's text, or nil if it does not exist.
     public static func readSmallFile(_ path: String, limit: Int = 4096) throws(StateDirectoryError) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -18,7 +18,7 @@ struct Outpostctl: ParsableCommand {
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, RequestCommand.self,
             SandboxCommand.self, GarbageCollectCommand.self, EventsCommand.self, StatusCommand.self, WatchCommand.self,
             LaneModeCommand.Pause.self, LaneModeCommand.Resume.self, LaneModeCommand.Finish.self, AbortCommand.self,
-            SubmitCommand.self, CoordinatorCommand.self,
+            SubmitCommand.self, CoordinatorCommand.self, UserCommand.self, TokenCommand.self,
         ]
     )
 }

@@ -39,6 +39,54 @@ struct OutpostctlTests {
         #expect(try daemon.stop() == 0)
     }
 
+    @Test("user add/list/remove and token create/list/revoke, passwords from files")
+    func usersAndTokens() throws {
+        let daemon = try Daemon()
+        let socket = ["--socket", daemon.socketPath]
+        let passwordFile = daemon.directory.file("password")
+        try writeFile(passwordFile, "a-long-password\n", mode: 0o600)
+        let user = UnixUserName.current
+        #expect(
+            try run(["user", "add", user, "--password-file", passwordFile] + socket, directory: daemon.directory).status
+                == 0
+        )
+        #expect(try run(["user", "list"] + socket, directory: daemon.directory).stdout == user + "\n")
+        let short = daemon.directory.file("short")
+        try writeFile(short, "short\n", mode: 0o600)
+        let refused = try run(["user", "add", user, "--password-file", short] + socket, directory: daemon.directory)
+        #expect(refused.status == 1 && refused.stderr.contains("8 to 1024 bytes"))
+        let unknown = try run(
+            ["user", "add", "no-such-unix-user", "--password-file", passwordFile] + socket,
+            directory: daemon.directory
+        )
+        #expect(unknown.status == 1 && unknown.stderr.contains("not a user of this machine"))
+
+        let made = try run(
+            ["token", "create", "--expires", "24h", "--password-file", passwordFile, "--json"] + socket,
+            directory: daemon.directory
+        )
+        #expect(made.status == 0)
+        let token = try JSONCoding.parse(Array(made.stdout.utf8))
+        let id = try #require(token["tokenId"]?.stringValue)
+        #expect(token["token"]?.stringValue?.hasPrefix(id + ".") == true && token["hasPassword"] == true)
+        let expires = try #require(token["expires"]?.integerValue)
+        #expect(abs(expires - Int64(time(nil)) - 86400) < 60)
+        #expect(try run(["token", "create", "--expires", "soon"] + socket, directory: daemon.directory).status == 64)
+        let listed = try run(["token", "list"] + socket, directory: daemon.directory).stdout
+        #expect(listed.contains(id) && listed.contains("valid"))
+        #expect(try run(["token", "revoke", id] + socket, directory: daemon.directory).status == 0)
+        #expect(try run(["token", "list"] + socket, directory: daemon.directory).stdout.contains("revoked"))
+        #expect(try run(["token", "revoke", id] + socket, directory: daemon.directory).status == 1)
+        #expect(try run(["user", "remove", user] + socket, directory: daemon.directory).status == 0)
+        #expect(try run(["user", "list"] + socket, directory: daemon.directory).stdout == "\n")
+        // Nothing secret in the credentials file, which only the daemon's user may read.
+        let stored = try readFile(daemon.stateDirectory + "/remote-credentials.json")
+        #expect(!stored.contains("a-long-password") && !stored.contains(token["token"]!.stringValue!))
+        var status = stat()
+        stat(daemon.stateDirectory + "/remote-credentials.json", &status)
+        #expect(status.st_mode & 0o777 == 0o600)
+    }
+
     @Test("no daemon: exit 69 and a message that says what to do")
     func noDaemon() throws {
         let directory = try TemporaryDirectory()

@@ -22,9 +22,7 @@ struct CoordinatorCredentialsTests {
         #expect(try CoordinatorCredentials.load(stateDirectory: directory) == nil)
         let saved = CoordinatorCredentials(url: "http://127.0.0.1:8470", clientID: "abc", secret: "s3cret")
         try saved.save(stateDirectory: directory)
-        var status = stat()
-        stat(directory + "/coordinator.json", &status)
-        #expect(status.st_mode & 0o777 == 0o600)
+        #expect(StateDirectory.permissions(of: directory + "/coordinator.json") == 0o600)
         #expect(try CoordinatorCredentials.load(stateDirectory: directory) == saved)
 
         try StateDirectory.writeAtomically(directory + "/coordinator.json", contents: "{\"url\": 1", mode: 0o600)

@@ -25,8 +25,7 @@ struct SupportTests {
         let second = try NodeIdentity.loadOrCreate(stateDirectory: state)
         #expect(first == second)
         #expect(first.nodeID.count == 36)
-        var status = stat()
-        #expect(stat(state, &status) == 0 && status.st_mode & 0o777 == 0o750)
+        #expect(StateDirectory.permissions(of: state) == 0o750)
         try StateDirectory.writeAtomically(state + "/node-id", contents: "not a uuid\n", mode: 0o644)
         #expect(throws: StateDirectoryError.self) { try NodeIdentity.loadOrCreate(stateDirectory: state) }
     }

@@ -1,4 +1,5 @@
 import Logging
+import OutpostHTTP
 import OutpostService
 
 /// Everything `coordinator.toml` can set, with the defaults a fresh install runs with.
@@ -77,7 +78,7 @@ public enum CoordinatorConfigurationLoader {
                 "request_timeout", "max_connections",
             ])
             if let listen = try section.nonEmptyString("listen") {
-                guard let (host, port) = Self.splitHostPort(listen) else {
+                guard let (host, port) = HostPort.split(listen) else {
                     throw section.error("listen", "must be HOST:PORT, with an IPv6 host in brackets ([::1]:8470)")
                 }
                 configuration.listenHost = host
@@ -152,23 +153,5 @@ public enum CoordinatorConfigurationLoader {
             )
         }
         return configuration
-    }
-
-    static func splitHostPort(_ text: String) -> (String, Int)? {
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { return nil }
-            portText = rest.dropFirst()
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        }
-        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
-        return (String(host), port)
     }
 }

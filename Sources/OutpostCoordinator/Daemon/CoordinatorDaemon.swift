@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import OutpostCore
+import OutpostHTTP
 import OutpostService
 import ServiceLifecycle
 import UnixSignals

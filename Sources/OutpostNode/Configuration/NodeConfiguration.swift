@@ -11,6 +11,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var coordinator = Coordinator()
     public var scheduler = Scheduler()
     public var bandwidth = Bandwidth()
+    public var remote = Remote()
     /// `[sandbox]`: user name ("" for everyone without a mapping of their own) → named roots, or nil for "not
     /// sandboxed". Empty by default: a non-superuser reaches nothing until an admin maps a sandbox.
     public var sandbox: [String: [String: String]?] = [:]
@@ -132,6 +133,34 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var maxMessageBytes = 1 << 20
         /// Users granted superuser besides root and the daemon's own user.
         public var superusers: [String] = []
+    }
+
+    /// `[remote]`: the control API over WebSocket on TLS for remote apps. Off while `listen` is empty; with an
+    /// address, `certificate` and `privateKey` are required (the configuration is refused without them).
+    public struct Remote: Sendable, Equatable {
+        /// `HOST:PORT` addresses, IPv6 in brackets.
+        public var listen: [(host: String, port: Int)] = []
+        public var certificate: String?
+        public var privateKey: String?
+        /// Browser origins (`https://app.example`) allowed to open the WebSocket; clients that send no `Origin`
+        /// (programs, not browsers) are not affected.
+        public var allowedOrigins: [String] = []
+        /// Connections served at once across all remote addresses; more wait in the kernel's queue.
+        public var maxConnections = 256
+        /// Failed sign-ins allowed per address per minute; past that, attempts are refused unchecked.
+        public var loginFailuresPerMinute = 10
+        /// Seconds a connection may take to deliver a whole HTTP request head (slow clients lose their connection).
+        public var requestTimeoutSeconds = 30
+
+        public var isEnabled: Bool { !listen.isEmpty }
+
+        public static func == (left: Remote, right: Remote) -> Bool {
+            left.listen.map { "\($0.host) \($0.port)" } == right.listen.map { "\($0.host) \($0.port)" }
+                && left.certificate == right.certificate && left.privateKey == right.privateKey
+                && left.allowedOrigins == right.allowedOrigins && left.maxConnections == right.maxConnections
+                && left.loginFailuresPerMinute == right.loginFailuresPerMinute
+                && left.requestTimeoutSeconds == right.requestTimeoutSeconds
+        }
     }
 
     /// `[log]`

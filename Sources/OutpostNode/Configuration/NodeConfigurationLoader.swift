@@ -39,6 +39,7 @@ public enum NodeConfigurationLoader {
         let root = try ConfigurationFile.root(text: text, file: file)
         try root.rejectUnknownKeys(known: [
             "node", "control", "log", "requests", "lanes", "sandbox", "coordinator", "scheduler", "bandwidth",
+            "remote",
         ])
         var configuration = NodeConfiguration()
 
@@ -95,6 +96,9 @@ public enum NodeConfigurationLoader {
         }
         if let bandwidth = try root.subsection("bandwidth") {
             configuration.bandwidth = try parseBandwidth(bandwidth)
+        }
+        if let remote = try root.subsection("remote") {
+            configuration.remote = try parseRemote(remote)
         }
         if let sandbox = try root.subsection("sandbox") {
             configuration.sandbox = try parseSandbox(sandbox)

@@ -15,7 +15,7 @@ enum ControlMethods {
                 return .string(text)
             },
             RPCMethod("getServerInfo") { _, session in
-                [
+                var info: [String: JSONValue] = [
                     "name": .string(node.settings.current.effectiveNodeName),
                     "version": .string(OutpostVersion.version),
                     "apiVersion": .string(OutpostVersion.apiVersion),
@@ -25,6 +25,11 @@ enum ControlMethods {
                     "userName": .string(session.caller.userName),
                     "superuser": .bool(session.isSuperuser),
                 ]
+                // The part of the token session a client passes back to `authToken` to join it.
+                if let tokenSession = session.caller.tokenSession?.split(separator: ":", maxSplits: 1).last {
+                    info["tokenSession"] = .string(String(tokenSession))
+                }
+                return .object(info)
             },
             RPCMethod("superuser") { _, session in
                 let caller = session.caller

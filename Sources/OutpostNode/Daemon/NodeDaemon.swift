@@ -36,6 +36,7 @@ public enum NodeDaemon {
         let identity: NodeIdentity
         let sandboxMappings: SandboxMappingStore
         let events: EventLog
+        let credentials: RemoteCredentials
         do {
             identity = try NodeIdentity.loadOrCreate(stateDirectory: configuration.node.stateDirectory)
             sandboxMappings = try SandboxMappingStore(
@@ -43,6 +44,7 @@ public enum NodeDaemon {
                 initial: configuration.sandbox
             )
             events = try EventLog(stateDirectory: configuration.node.stateDirectory)
+            credentials = try RemoteCredentials(stateDirectory: configuration.node.stateDirectory)
         } catch {
             logger.critical("cannot use the state directory: \(error)")
             return StateDirectoryError.exitStatus
@@ -121,8 +123,29 @@ public enum NodeDaemon {
                 + SandboxMethods.make(node: node) + EventMethods.make(node: node)
                 + LaneMethods.make(node: node, supervisor: supervisor, publisher: publisher)
                 + CoordinatorMethods.make(checkin: checkin, registry: registry)
-                + BandwidthMethods.make(store: bandwidth)
+                + BandwidthMethods.make(store: bandwidth) + CredentialMethods.make(node: node, credentials: credentials)
         )
+        let remoteServices: [any Service]
+        do {
+            let throttle = LoginThrottle(limit: configuration.remote.loginFailuresPerMinute)
+            remoteServices = try RemoteServer.make(
+                configuration: configuration,
+                dispatcher: dispatcher.adding(
+                    AuthMethods.make(node: node, credentials: credentials, throttle: throttle),
+                    admission: AuthMethods.admission
+                ),
+                files: FileTransferRoutes(
+                    node: node,
+                    credentials: credentials,
+                    throttle: throttle,
+                    limiter: bandwidth.limiter
+                ),
+                logger: logger
+            )
+        } catch {
+            logger.critical("cannot start the remote listener: \(error)")
+            return ConfigurationError.exitStatus
+        }
 
         let listener: ControlListener
         if let inherited = SocketActivation.controlSocket(in: inheritedSockets) {
@@ -167,23 +190,24 @@ public enum NodeDaemon {
             ]
         )
 
-        let services: [any Service] = [
-            controlServer,
-            RequestRunner(registry: registry),
-            RequestSweeper(registry: registry, events: events, logger: logger),
-            supervisor,
-            checkin,
-            WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
-            ReloadService(
-                source: source,
-                settings: settings,
-                levelControl: levelControl,
-                notifier: notifier,
-                logger: logger,
-                readyStatus: readyStatus
-            ),
-            LifecycleAnnouncer(notifier: notifier, logger: logger, readyStatus: readyStatus),
-        ]
+        let services: [any Service] =
+            remoteServices + [
+                controlServer,
+                RequestRunner(registry: registry),
+                RequestSweeper(registry: registry, events: events, logger: logger),
+                supervisor,
+                checkin,
+                WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),
+                ReloadService(
+                    source: source,
+                    settings: settings,
+                    levelControl: levelControl,
+                    notifier: notifier,
+                    logger: logger,
+                    readyStatus: readyStatus
+                ),
+                LifecycleAnnouncer(notifier: notifier, logger: logger, readyStatus: readyStatus),
+            ]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: [.sigterm],

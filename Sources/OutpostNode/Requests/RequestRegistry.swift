@@ -187,7 +187,7 @@ actor RequestRegistry {
     /// never existed, so ids reveal nothing about other users.
     private func visibleRequest(_ id: Int64, to caller: CallerIdentity, superuser: Bool) throws(RPCError) -> FileRequest
     {
-        guard let request = requests[id], superuser || request.owner.uid == caller.uid else {
+        guard let request = requests[id], superuser || caller.sharesRequests(with: request.owner) else {
             throw .notFound("request \(id) not found (expired or never issued)")
         }
         return request
@@ -261,7 +261,9 @@ actor RequestRegistry {
     }
 
     func list(caller: CallerIdentity, superuser: Bool) -> JSONValue {
-        let visible = requests.values.filter { superuser || $0.owner.uid == caller.uid }.sorted { $0.id < $1.id }
+        let visible = requests.values.filter { superuser || caller.sharesRequests(with: $0.owner) }.sorted {
+            $0.id < $1.id
+        }
         return .array(visible.map(\.statusJSON))
     }
 
