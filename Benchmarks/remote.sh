@@ -5,19 +5,24 @@
 #   curl as the client for both (downloads to /dev/null, uploads from the page cache). Each server's CPU time per GiB
 #   from /proc. Goal: outpostd >= 0.9x nginx's throughput. Outpost's upload is fsynced and renamed into place; so is
 #   nginx's (it writes a temporary file and renames it), but nginx does not fsync.
+#   Also lsAsync + getRequestResult round trips per second on a 100-entry directory, 16 connections, signed in over
+#   the remote listener (WebSocket, TLS) against the same on the Unix socket.
 # Prints a Markdown table. Needs root (it installs nginx-light and runs it on a loopback port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .ci/setup
 SIZE_MB="${SIZE_MB:-2048}"
+RPS_SECONDS="${RPS_SECONDS:-10}"
 command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
 
 swift build -c release --product outpostd >/dev/null
 swift build -c release --product outpostctl >/dev/null
 bin="$(swift build -c release --show-bin-path)"
+(cd Benchmarks && swift build -c release --product outpost-bench >/dev/null)
+bench="$(cd Benchmarks && swift build -c release --show-bin-path)/outpost-bench"
 work="$(mktemp -d /var/tmp/outpost-remote-XXXXXX)"
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Certificates: a CA and a server certificate for 127.0.0.1, as an admin would make them.
@@ -29,7 +34,8 @@ printf 'subjectAltName=IP:127.0.0.1\n' >"$work/server.ext"
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
     -out "$work/server.pem" -days 2 -extfile "$work/server.ext" 2>/dev/null
 
-mkdir -p "$work/outpost-data" "$work/nginx-data" "$work/nginx-temp"
+mkdir -p "$work/outpost-data/small" "$work/nginx-data" "$work/nginx-temp"
+for i in $(seq 100); do : >"$work/outpost-data/small/$i"; done
 head -c "$((SIZE_MB << 20))" /dev/urandom >"$work/outpost-data/big.bin"
 cp "$work/outpost-data/big.bin" "$work/nginx-data/big.bin"
 cp "$work/outpost-data/big.bin" "$work/upload.bin"
@@ -53,11 +59,12 @@ ours_pid=$!
 pids+=("$ours_pid")
 for _ in $(seq 100); do [ -S "$work/control.sock" ] && break; sleep 0.1; done
 printf 'bench-password-1\n' >"$work/password"
-"$bin/outpostctl" --socket "$work/control.sock" user add root --password-file "$work/password"
-token="$("$bin/outpostctl" --socket "$work/control.sock" token create --user root)"
+"$bin/outpostctl" user add root --password-file "$work/password" --socket "$work/control.sock"
+token="$("$bin/outpostctl" token create --user root --socket "$work/control.sock")"
 
 nginx_port="$(free_port)"
 cat >"$work/nginx.conf" <<CONF
+user root;
 worker_processes 1;
 daemon off;
 pid $work/nginx.pid;
@@ -91,7 +98,7 @@ measure() { # PID CURL-ARGS...
     local pid="$1"; shift
     local before after seconds
     before="$(cpu "$pid")"
-    seconds="$(curl -sS --cacert "$work/ca.pem" -o /dev/null -w '%{time_total}' "$@")"
+    seconds="$(curl -fsS --cacert "$work/ca.pem" -o /dev/null -w '%{time_total}' "$@")"
     after="$(cpu "$pid")"
     echo "$seconds $((after - before))"
 }
@@ -103,7 +110,11 @@ ours_up="$(measure "$ours_pid" -H "Authorization: Bearer $token" -T "$work/uploa
 cmp -s "$work/upload.bin" "$work/outpost-data/up.bin" || { echo "outpostd's upload differs" >&2; exit 1; }
 cmp -s "$work/upload.bin" "$work/nginx-data/up.bin" || { echo "nginx's upload differs" >&2; exit 1; }
 
-python3 - "$SIZE_MB" "$nginx_down" "$ours_down" "$nginx_up" "$ours_up" "$(getconf CLK_TCK)" <<'PY'
+rps_unix="$("$bench" list-rps "$work/control.sock" "$work/outpost-data/small" 16 "$RPS_SECONDS")"
+rps_remote="$("$bench" remote-list-rps "$ours_port" "$work/ca.pem" root bench-password-1 data:small 16 "$RPS_SECONDS")"
+
+python3 - "$SIZE_MB" "$nginx_down" "$ours_down" "$nginx_up" "$ours_up" "$(getconf CLK_TCK)" "$rps_unix" \
+    "$rps_remote" <<'PY'
 import sys
 size_mb = int(sys.argv[1])
 ticks = int(sys.argv[6])
@@ -121,4 +132,9 @@ for name, (ours_s, ours_cpu), (peer_s, peer_cpu) in rows:
           f"{ours_rate / peer_rate:.2f}× | ≥ 0.9× {ok} |")
     print(f"| {name}, server CPU per GiB | {ours_cpu / gib:.2f} s | {peer_cpu / gib:.2f} s | "
           f"{(ours_cpu / gib) / max(peer_cpu / gib, 1e-9):.2f}× | |")
+unix, remote = float(sys.argv[7]), float(sys.argv[8])
+print()
+print("| lsAsync + getRequestResult, 100 entries, 16 connections | remote (WebSocket, TLS, signed in) | Unix socket | remote / Unix |")
+print("|---|---|---|---|")
+print(f"| round trips per second | {remote:,.0f} | {unix:,.0f} | {remote / unix:.2f}× |")
 PY

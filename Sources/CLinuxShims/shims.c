@@ -89,6 +89,10 @@ long outpost_copy_file_range(int in_fd, int out_fd, unsigned long length) {
     return (long)copy_file_range(in_fd, NULL, out_fd, NULL, length, 0);
 }
 
+int outpost_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)length, SYNC_FILE_RANGE_WRITE);
+}
+
 int outpost_limit_child(pid_t pid, long long open_files, long long cpu_seconds) {
     struct rlimit none = {0, 0};
     if (prlimit(pid, RLIMIT_CORE, &none, NULL) != 0) return -1;

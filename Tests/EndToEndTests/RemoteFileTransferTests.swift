@@ -1,3 +1,6 @@
+import HummingbirdWSClient
+import NIOCore
+import NIOWebSocket
 import OutpostClient
 import OutpostRPC
 import Testing
@@ -246,4 +249,106 @@ func writeBytes(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
     guard fd >= 0 else { throw TestFailure("cannot write \(path)") }
     defer { close(fd) }
     guard write(fd, bytes.baseAddress, bytes.count) == bytes.count else { throw TestFailure("short write to \(path)") }
+}
+
+/// The remote listener under load it should shrug off, and its downloads under the node's bandwidth limit.
+@Suite("remote listener: limits and hostile clients (real binaries)", .serialized)
+struct RemoteListenerRobustnessTests {
+    typealias Node = RemoteAccessTests.Node
+
+    @Test("an outgoing limit holds within 5% for 1 and for 8 concurrent downloads")
+    func outgoingLimit() throws {
+        let node = try Node()
+        let token = try node.token().token
+        _ = try node.local.call("updateBandwidthLimits", ["outgoingLimitActive": true, "outgoingRateLimit": 8000])
+        let seconds = 4.0
+        let bytes = Int(8000 * 125 * seconds)  // 8 Mbit/s for 4 s
+        let transfers = RemoteFileTransferTests()
+        _ = try transfers.randomFile(node.peerSandbox + "/one.bin", bytes: bytes)
+        _ = try transfers.randomFile(node.peerSandbox + "/eighth.bin", bytes: bytes / 8)
+        for (file, count) in [("one.bin", 1), ("eighth.bin", 8)] {
+            var arguments = ["--parallel", "--parallel-immediate", "--parallel-max", "8"]
+            for _ in 0..<count { arguments += ["-o", "/dev/null", transfers.url(node, "data:\(file)")] }
+            var start = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &start)
+            let result = try transfers.curl(node, arguments, token: token)
+            var end = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &end)
+            let elapsed = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+            #expect(result.code == 200)
+            // The whole run, curl's start and TLS handshakes included: within 5% of the limit's time.
+            #expect(abs(elapsed - seconds) / seconds < 0.05, "\(count) download(s) took \(elapsed) s")
+        }
+    }
+
+    @Test("1,000 idle connections, a slowloris, garbage TLS and a huge frame: everyone else is still served")
+    func hostileClients() async throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let node = try Node(extra: "max_connections = 4096\nrequest_timeout = 3")
+        var idle: [Int32] = []
+        defer { for fd in idle { close(fd) } }
+        for _ in 0..<1000 {
+            let fd = openConnection(port: node.port)
+            if fd >= 0 { idle.append(fd) }
+        }
+        #expect(idle.count == 1000)
+        // Garbage where a TLS hello should be, and a plain-text request head dribbled byte by byte.
+        let garbage = openConnection(port: node.port)
+        _ = Array(repeating: UInt8(0x42), count: 4096).withUnsafeBytes { send(garbage, $0.baseAddress, $0.count, 0) }
+        let slow = openConnection(port: node.port)
+        _ = send(slow, "G", 1, 0)
+        defer {
+            close(garbage)
+            close(slow)
+        }
+        // A well-behaved client and the Unix socket answer at once meanwhile.
+        let clock = ContinuousClock()
+        let started = clock.now
+        let echoed = try await RemoteConnection.with(port: node.port, caFile: node.caFile) {
+            try await $0.result("echo", ["text": "served"])
+        }
+        #expect(echoed == "served")
+        #expect(clock.now - started < .seconds(2), "the well-behaved client waited \(clock.now - started)")
+        #expect(try node.local.call("echo", ["text": "local"]) == "local")
+        // A 100 MB frame is refused by its header alone; the connection closes, the daemon stays.
+        let huge = try await RemoteConnection.with(port: node.port, caFile: node.caFile) { remote in
+            let frame = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(repeating: 0x20, count: 100_000_000))
+            do {
+                try await remote.outbound.write(.custom(frame))
+                _ = try await remote.call("echo", ["text": "after"])
+                return false
+            } catch {
+                return true
+            }
+        }
+        #expect(huge)
+        // The idle connections, the garbage and the slowloris are closed by the server after request_timeout.
+        usleep(4_500_000)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let closedByServer = idle.prefix(50).allSatisfy { recv($0, &buffer, buffer.count, Int32(MSG_DONTWAIT)) == 0 }
+        #expect(closedByServer)
+        #expect(recv(slow, &buffer, buffer.count, Int32(MSG_DONTWAIT)) == 0)
+        #expect(try node.local.call("echo", ["text": "still"]) == "still")
+    }
+
+    func openConnection(port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        if !connected {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
 }

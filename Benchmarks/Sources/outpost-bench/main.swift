@@ -147,6 +147,7 @@ func usage() -> Never {
                outpost-bench request SOCKET METHOD PATH          (milliseconds from submit to result)
                outpost-bench list-rps SOCKET PATH CONNECTIONS SECONDS
                outpost-bench rclone-list-rps PORT DIRECTORY CONNECTIONS SECONDS
+               outpost-bench remote-list-rps PORT CA_FILE USER PASSWORD PATH CONNECTIONS SECONDS
                outpost-bench parse-replies FILE SECONDS               (scheduler replies parsed per second)
                outpost-bench boinc-jobs SCHEDULER_URL AUTHENTICATOR PROCESSORS   (one RPC; a line per result)
                outpost-bench download URL NAME NBYTES MD5 DIRECTORY [KBITS]  (seconds, as outpostd downloads)
@@ -190,6 +191,32 @@ do {
             guard result["files"]?.arrayValue?.isEmpty == false else { throw BenchError("empty listing") }
         }
         print(String(format: "%.0f", rate))
+    case ("remote-list-rps", 8):
+        guard let port = Int(arguments[1]), let connections = Int(arguments[6]), let seconds = Double(arguments[7])
+        else { usage() }
+        let (ca, user, password, path) = (arguments[2], arguments[3], arguments[4], arguments[5])
+        let semaphore = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<Double, any Error> = .success(0)
+        Task {
+            do {
+                outcome = .success(
+                    try await remoteListRate(
+                        port: port,
+                        caFile: ca,
+                        user: user,
+                        password: password,
+                        path: path,
+                        connections: connections,
+                        seconds: seconds
+                    )
+                )
+            } catch {
+                outcome = .failure(error)
+            }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        print(String(format: "%.0f", try outcome.get()))
     case ("rclone-list-rps", 5):
         guard let port = UInt16(arguments[1]), let connections = Int(arguments[3]), let seconds = Double(arguments[4])
         else { usage() }

@@ -31,6 +31,10 @@ extern const int outpost_at_empty_path;
 /// copy_file_range(2) between the current offsets of two fds.
 long outpost_copy_file_range(int in_fd, int out_fd, unsigned long length);
 
+// Starts writeback of a file range without waiting (sync_file_range with SYNC_FILE_RANGE_WRITE), so that a later
+// fsync finds little left to write: an upload's disk writes overlap its network transfer.
+int outpost_start_writeback(int fd, long long offset, long long length);
+
 /// Sets a child's resource limits after it was spawned (prlimit(2); swift-subprocess has no pre-exec hook on Linux):
 /// no core dumps, at most `open_files` descriptors (skipped when negative), and `cpu_seconds` of CPU time (skipped
 /// when negative): SIGXCPU at the soft limit, SIGKILL five seconds of CPU later.

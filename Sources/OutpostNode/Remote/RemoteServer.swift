@@ -5,6 +5,7 @@ import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOSSL
 import OutpostHTTP
 import OutpostRPC
 import OutpostState
@@ -62,19 +63,27 @@ enum RemoteServer {
         let limit = SharedConnectionLimit(remote.maxConnections)
         var services: [any Service] = []
         for (host, port) in remote.listen {
-            let server = try HTTPServerBuilder.tls(
-                .http1WebSocketUpgrade(
-                    webSocketRouter: router,
-                    configuration: .init(
-                        http1: .init(
-                            additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout)],
-                            idleTimeout: timeout
-                        ),
-                        ws: webSocket
-                    )
+            let responder = router.buildResponder()
+            let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(
+                http1: .init(
+                    additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout)],
+                    idleTimeout: timeout
                 ),
-                tlsConfiguration: tls
+                ws: webSocket
             )
+            let server = HTTPServerBuilder { httpResponder in
+                DeadlineChannel(
+                    base: try TLSChannel(
+                        HTTP1WebSocketUpgradeChannel(
+                            responder: httpResponder,
+                            webSocketResponder: responder,
+                            configuration: upgrade
+                        ),
+                        tlsConfiguration: tls
+                    ),
+                    timeout: timeout
+                )
+            }
             services.append(
                 Application(
                     router: router,
@@ -152,6 +161,27 @@ enum RemoteServer {
                 try await outbound.write(.text(text))
             }
         }
+    }
+}
+
+/// A TLS child channel with `FirstRequestDeadlineHandler` right after the TLS handler: the handshake and the first
+/// request head must arrive within `request_timeout`, which Hummingbird's HTTP handlers cannot enforce because they
+/// join the pipeline only later.
+struct DeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
+    let base: Base
+    let timeout: TimeAmount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Base.Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let operations = channel.pipeline.syncOperations
+            let tls = try operations.handler(type: NIOSSLServerHandler.self)
+            try operations.addHandler(FirstRequestDeadlineHandler(timeout: timeout), position: .after(tls))
+            return value
+        }
+    }
+
+    func handle(value: Base.Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
     }
 }
 

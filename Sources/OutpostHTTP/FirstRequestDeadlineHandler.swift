@@ -1,0 +1,69 @@
+import NIOCore
+
+/// Closes a connection whose TLS handshake and first request head have not both arrived within `timeout` of
+/// connecting. Sits right after the TLS handler, on decrypted bytes.
+///
+/// Why: Hummingbird adds its HTTP handlers (and with them `RequestTimeoutHandler` and the idle timeout) only once a
+/// connection is set up for HTTP, so a client that connects and sends nothing, or half a TLS hello, or one byte of a
+/// request head now and then, would otherwise hold its connection forever (measured: such connections stayed open).
+/// A request head ends with an empty line; after it, the HTTP handlers' own deadlines take over.
+public final class FirstRequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+    /// How many bytes of "\r\n\r\n" the stream has just matched.
+    private var matched = 0
+    private var satisfied = false
+
+    public init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        if deadline == nil, !satisfied { arm(context) }
+        context.fireChannelActive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !satisfied {
+            let terminator: [UInt8] = [13, 10, 13, 10]
+            for byte in unwrapInboundIn(data).readableBytesView {
+                matched = byte == terminator[matched] ? matched + 1 : (byte == 13 ? 1 : 0)
+                if matched == 4 {
+                    satisfied = true
+                    disarm()
+                    break
+                }
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        disarm()
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
+        disarm()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: timeout) {
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
+    }
+}
