@@ -19,6 +19,7 @@ func remoteListRate(
     var tls = TLSConfiguration.makeClientConfiguration()
     tls.trustRoots = .file(caFile)
     tls.certificateVerification = .noHostnameVerification
+    let tlsConfiguration = tls
     let deadline = Date().addingTimeInterval(seconds)
     let start = Date()
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -28,7 +29,7 @@ func remoteListRate(
                 try await WebSocketClient.connect(
                     url: "wss://127.0.0.1:\(port)/api/websocket",
                     configuration: .init(maxFrameSize: 16 << 20, sniHostname: "localhost"),
-                    tlsConfiguration: tls,
+                    tlsConfiguration: tlsConfiguration,
                     logger: Logger(label: "bench")
                 ) { inbound, outbound, _ in
                     var messages = inbound.messages(maxSize: 16 << 20).makeAsyncIterator()

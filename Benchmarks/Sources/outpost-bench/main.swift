@@ -197,7 +197,7 @@ do {
         let (ca, user, password, path) = (arguments[2], arguments[3], arguments[4], arguments[5])
         let semaphore = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outcome: Result<Double, any Error> = .success(0)
-        Task {
+        Task.detached {
             do {
                 outcome = .success(
                     try await remoteListRate(
