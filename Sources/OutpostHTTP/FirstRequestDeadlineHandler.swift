@@ -3,22 +3,21 @@ import NIOCore
 /// Closes a connection whose TLS handshake and first request head have not both arrived within `timeout` of
 /// connecting. Sits right after the TLS handler, on decrypted bytes.
 ///
-/// Why: Hummingbird adds its HTTP handlers (and with them `RequestTimeoutHandler` and the idle timeout) only once a
-/// connection is set up for HTTP, so a client that connects and sends nothing, or half a TLS hello, or one byte of a
-/// request head now and then, would otherwise hold its connection forever (measured: such connections stayed open).
+/// Why: behind TLS, Hummingbird's HTTP timeouts (`RequestTimeoutHandler`, the idle timeout) never closed a client that
+/// connected and sent nothing, half a TLS hello, or one byte of a request head (measured: such connections stayed
+/// open indefinitely), so any such client could hold a connection slot for ever.
 /// A request head ends with an empty line; after it, the HTTP handlers' own deadlines take over.
 public final class FirstRequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
 
-    private let timeout: TimeAmount
-    private var deadline: Scheduled<Void>?
+    private var deadline: CloseDeadline
     /// How many bytes of "\r\n\r\n" the stream has just matched.
     private var matched = 0
     private var satisfied = false
 
     public init(timeout: TimeAmount) {
-        self.timeout = timeout
+        deadline = CloseDeadline(timeout: timeout)
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -26,7 +25,7 @@ public final class FirstRequestDeadlineHandler: ChannelInboundHandler, Removable
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        if deadline == nil, !satisfied { arm(context) }
+        if !deadline.isArmed, !satisfied { arm(context) }
         context.fireChannelActive()
     }
 
@@ -55,15 +54,10 @@ public final class FirstRequestDeadlineHandler: ChannelInboundHandler, Removable
     }
 
     private func arm(_ context: ChannelHandlerContext) {
-        disarm()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            loopBound.value.close(promise: nil)
-        }
+        deadline.arm(context)
     }
 
     private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+        deadline.disarm()
     }
 }

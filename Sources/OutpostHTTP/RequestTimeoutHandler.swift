@@ -14,11 +14,10 @@ public final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannel
     public typealias OutboundIn = HTTPResponsePart
     public typealias OutboundOut = HTTPResponsePart
 
-    private let timeout: TimeAmount
-    private var deadline: Scheduled<Void>?
+    private var deadline: CloseDeadline
 
     public init(timeout: TimeAmount) {
-        self.timeout = timeout
+        deadline = CloseDeadline(timeout: timeout)
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -53,15 +52,10 @@ public final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannel
     }
 
     private func arm(_ context: ChannelHandlerContext) {
-        disarm()
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            loopBound.value.close(promise: nil)
-        }
+        deadline.arm(context)
     }
 
     private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+        deadline.disarm()
     }
 }

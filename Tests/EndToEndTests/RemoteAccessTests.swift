@@ -266,11 +266,9 @@ struct RemoteAccessTests {
     }
 }
 
-/// Sends `request` over plain TCP to 127.0.0.1:`port` and returns what comes back before the server closes (or
-/// 5 s pass).
-func exchange(port: Int, _ request: String) throws -> String {
+/// A TCP connection to 127.0.0.1:`port`, or -1.
+func connectTCP(port: Int) -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -280,7 +278,19 @@ func exchange(port: Int, _ request: String) throws -> String {
             connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
         }
     }
-    guard connected else { throw TestFailure("cannot connect to port \(port)") }
+    guard connected else {
+        close(fd)
+        return -1
+    }
+    return fd
+}
+
+/// Sends `request` over plain TCP to 127.0.0.1:`port` and returns what comes back before the server closes (or
+/// 5 s pass).
+func exchange(port: Int, _ request: String) throws -> String {
+    let fd = connectTCP(port: port)
+    guard fd >= 0 else { throw TestFailure("cannot connect to port \(port)") }
+    defer { close(fd) }
     var timeout = timeval(tv_sec: 5, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let bytes = Array(request.utf8)
@@ -297,15 +307,7 @@ func exchange(port: Int, _ request: String) throws -> String {
 
 /// True when something accepts TCP connections on 127.0.0.1:`port`.
 func acceptsConnections(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
-    }
+    let fd = connectTCP(port: port)
+    if fd >= 0 { close(fd) }
+    return fd >= 0
 }

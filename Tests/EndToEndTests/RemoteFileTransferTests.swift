@@ -291,14 +291,14 @@ struct RemoteListenerRobustnessTests {
         var idle: [Int32] = []
         defer { for fd in idle { close(fd) } }
         for _ in 0..<1000 {
-            let fd = openConnection(port: node.port)
+            let fd = connectTCP(port: node.port)
             if fd >= 0 { idle.append(fd) }
         }
         #expect(idle.count == 1000)
         // Garbage where a TLS hello should be, and a plain-text request head dribbled byte by byte.
-        let garbage = openConnection(port: node.port)
+        let garbage = connectTCP(port: node.port)
         _ = Array(repeating: UInt8(0x42), count: 4096).withUnsafeBytes { send(garbage, $0.baseAddress, $0.count, 0) }
-        let slow = openConnection(port: node.port)
+        let slow = connectTCP(port: node.port)
         _ = send(slow, "G", 1, 0)
         defer {
             close(garbage)
@@ -332,23 +332,5 @@ struct RemoteListenerRobustnessTests {
         #expect(closedByServer)
         #expect(recv(slow, &buffer, buffer.count, Int32(MSG_DONTWAIT)) == 0)
         #expect(try node.local.call("echo", ["text": "still"]) == "still")
-    }
-
-    func openConnection(port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        if !connected {
-            close(fd)
-            return -1
-        }
-        return fd
     }
 }
