@@ -118,12 +118,20 @@ public enum NodeDaemon {
                 logger: logger
             )
         )
+        let discovery: DiscoveryService
+        do {
+            discovery = try await DiscoveryService.bind(configuration.remote, logger: logger)
+        } catch {
+            logger.critical("cannot bind the UDP discovery socket on the [remote] listen addresses: \(error)")
+            return ControlListenerError.exitStatus
+        }
         let dispatcher = RPCDispatcher(
             methods: ControlMethods.make(node: node) + FileRequestMethods.make(node: node, registry: registry)
                 + SandboxMethods.make(node: node) + EventMethods.make(node: node)
                 + LaneMethods.make(node: node, supervisor: supervisor, publisher: publisher)
                 + CoordinatorMethods.make(checkin: checkin, registry: registry)
                 + BandwidthMethods.make(store: bandwidth) + CredentialMethods.make(node: node, credentials: credentials)
+                + DiscoveryMethods.make(discovery: discovery, registry: registry)
         )
         let remoteServices: [any Service]
         do {
