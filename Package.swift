@@ -73,6 +73,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSwift
         ),
@@ -116,7 +117,20 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .target(name: "OutpostClient", dependencies: ["OutpostRPC", "CLinuxShims"], swiftSettings: strictSwift),
+        // The control API's client, local (Unix socket) and remote (WebSocket over TLS), and remote file transfers.
+        .target(
+            name: "OutpostClient",
+            dependencies: [
+                "OutpostRPC", "OutpostCrypto", "CLinuxShims",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .target(
             name: "OutpostNode",
             dependencies: [

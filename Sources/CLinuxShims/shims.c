@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int outpost_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
@@ -105,4 +106,16 @@ int outpost_limit_child(pid_t pid, long long open_files, long long cpu_seconds) 
         if (prlimit(pid, RLIMIT_CPU, &cpu, NULL) != 0) return -1;
     }
     return 0;
+}
+
+int outpost_set_attribute(int fd, const char *name, const char *value, unsigned long length) {
+    return fsetxattr(fd, name, value, length, 0);
+}
+
+long outpost_get_attribute(int fd, const char *name, char *buffer, unsigned long capacity) {
+    return fgetxattr(fd, name, buffer, capacity);
+}
+
+int outpost_remove_attribute(int fd, const char *name) {
+    return fremovexattr(fd, name);
 }

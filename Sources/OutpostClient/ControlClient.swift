@@ -1,98 +1,56 @@
 import OutpostRPC
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A blocking JSON-RPC client for outpostd's control socket: one JSON object per line, in both directions.
+/// A blocking JSON-RPC client for outpostd's control API: over the local Unix socket, or over a node's remote
+/// listener (WebSocket over TLS, signed in before the first call).
 ///
-/// Blocking on purpose: `outpostctl` makes one call and exits, and a blocking socket starts in microseconds with no
-/// event loop. Not thread-safe; use one client per thread.
+/// Blocking on purpose: `outpostctl` makes a call or two and exits. Not thread-safe; use one client per thread.
 public final class ControlClient {
-    public let socketPath: String
-    private let fd: Int32
-    private var buffer: [UInt8] = []
+    private let transport: any ControlTransport
     private var nextID: Int64 = 1
-    /// Lines longer than this from the daemon are a protocol violation (an ls of a huge directory stays well under).
-    private let maximumLineLength = 256 << 20
 
-    /// Connects to the control socket.
+    /// The control socket's path, or the remote node's URL.
+    public var endpoint: String { transport.endpoint }
+
+    /// Connects to the local control socket.
     /// - Parameter timeoutSeconds: how long any single read or write may block; nil blocks forever.
     public init(socketPath: String, timeoutSeconds: Double? = nil) throws(ControlClientError) {
-        self.socketPath = socketPath
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw ControlClientError(
-                code: .io,
-                message: "socket path is too long (\(pathBytes.count) bytes): \(socketPath)"
-            )
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-            raw[pathBytes.count] = 0
-        }
-        let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socketFD >= 0 else {
-            throw ControlClientError(
-                code: .io,
-                message: "cannot create a socket: \(String(cString: strerror(errno)))",
-                errno: errno
-            )
-        }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if result != 0 {
-            let error = errno
-            close(socketFD)
-            throw Self.connectError(error, path: socketPath)
-        }
-        fd = socketFD
-        if let timeoutSeconds { setTimeout(timeoutSeconds) }
+        transport = try UnixSocketTransport(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
     }
 
-    deinit {
-        close(fd)
+    /// Connects to a node's remote listener and signs in.
+    /// - Parameters:
+    ///   - tokenSession: connections signed in with the same token and session see the same requests (so that one
+    ///     `outpostctl` run can poll what another submitted).
+    ///   - timeoutSeconds: how long connecting, or waiting for any one answer, may take; nil waits forever.
+    public init(
+        remote endpoint: RemoteEndpoint,
+        signIn: RemoteSignIn,
+        tokenSession: String? = nil,
+        timeoutSeconds: Double? = 30
+    ) throws(ControlClientError) {
+        transport = try WebSocketTransport(endpoint: endpoint, timeoutSeconds: timeoutSeconds)
+        switch signIn {
+        case .token(let token, let password):
+            var params: [String: JSONValue] = ["token": .string(token)]
+            if let password { params["password"] = .string(password) }
+            if let tokenSession { params["tokenSession"] = .string(tokenSession) }
+            _ = try authenticate(method: "authToken", .object(params))
+        case .password(let userName, let password):
+            _ = try authenticate(method: "auth", ["userName": .string(userName), "password": .string(password)])
+        }
     }
 
-    private static func connectError(_ error: Int32, path: String) -> ControlClientError {
-        switch error {
-        case ENOENT:
-            return ControlClientError(
-                code: .daemonNotRunning,
-                message:
-                    "no control socket at \(path): is outpostd running? (systemctl status outpostd, or pass --socket)",
-                errno: error
-            )
-        case ECONNREFUSED:
-            return ControlClientError(
-                code: .daemonNotRunning,
-                message: "nothing is listening on \(path): outpostd is not running or is restarting",
-                errno: error
-            )
-        case EACCES, EPERM:
-            return ControlClientError(
+    /// A refused sign-in is a permission problem, not a failed command: say so in the words of the remote end.
+    private func authenticate(method: String, _ params: JSONValue) throws(ControlClientError) -> JSONValue {
+        do throws(ControlClientError) {
+            return try call(method, params)
+        } catch {
+            guard error.code == .remote else { throw error }
+            throw ControlClientError(
                 code: .permissionDenied,
-                message: "permission denied on \(path): ask an admin to add you to the socket's group, or use sudo",
-                errno: error
+                message: "\(endpoint) refused the sign-in: \(error.message)",
+                rpcError: error.rpcError
             )
-        default:
-            return ControlClientError(
-                code: .io,
-                message: "cannot connect to \(path): \(String(cString: strerror(error)))",
-                errno: error
-            )
-        }
-    }
-
-    private func setTimeout(_ seconds: Double) {
-        var value = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
-        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
-            setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
         }
     }
 
@@ -117,82 +75,28 @@ public final class ControlClient {
         }
     }
 
-    /// Sends one JSON value as a line.
+    /// Sends one JSON value as one message.
     public func send(_ value: JSONValue) throws(ControlClientError) {
-        try sendRaw(JSONCoding.serialize(value) + [UInt8(ascii: "\n")])
+        try transport.send(message: JSONCoding.serialize(value))
     }
 
     /// Sends bytes exactly as given (tests use it to send malformed input).
     public func sendRaw(_ bytes: [UInt8]) throws(ControlClientError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes {
-                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw ioError("cannot send to \(socketPath)", errno)
-            }
-            offset += written
-        }
+        try transport.sendRaw(bytes)
     }
 
     /// Reads the next message (response or notification) the daemon sends.
     public func readMessage() throws(ControlClientError) -> JSONValue {
-        let line = try readLine()
+        let message = try readLine()
         do {
-            return try JSONCoding.parse(line)
+            return try JSONCoding.parse(message)
         } catch {
             throw ControlClientError(code: .protocolViolation, message: "outpostd sent invalid JSON: \(error)")
         }
     }
 
-    /// Reads one line, without its newline.
+    /// Reads one whole message: a line on the Unix socket (without its newline), a text message remotely.
     public func readLine() throws(ControlClientError) -> [UInt8] {
-        var searchFrom = 0
-        while true {
-            if let newline = buffer[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = Array(buffer[..<newline])
-                buffer.removeSubrange(...newline)
-                return line
-            }
-            searchFrom = buffer.count
-            guard buffer.count <= maximumLineLength else {
-                throw ControlClientError(
-                    code: .protocolViolation,
-                    message: "outpostd sent a line over \(maximumLineLength) bytes"
-                )
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    throw ControlClientError(
-                        code: .timedOut,
-                        message: "outpostd did not answer in time on \(socketPath)"
-                    )
-                }
-                throw ioError("cannot read from \(socketPath)", errno)
-            }
-            if count == 0 {
-                throw ControlClientError(
-                    code: .connectionClosed,
-                    message: "outpostd closed the connection on \(socketPath) before answering"
-                )
-            }
-            buffer.append(contentsOf: chunk[..<count])
-        }
-    }
-
-    private func ioError(_ what: String, _ error: Int32) -> ControlClientError {
-        if error == EPIPE || error == ECONNRESET {
-            return ControlClientError(
-                code: .connectionClosed,
-                message: "\(what): outpostd closed the connection",
-                errno: error
-            )
-        }
-        return ControlClientError(code: .io, message: "\(what): \(String(cString: strerror(error)))", errno: error)
+        try transport.receiveMessage()
     }
 }

@@ -4,7 +4,7 @@ import OutpostRPC
 public struct ControlClientError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable {
         private enum Kind: Hashable, Sendable {
-            case daemonNotRunning, permissionDenied, connectionClosed, protocolViolation, timedOut, io, remote
+            case daemonNotRunning, permissionDenied, connectionClosed, protocolViolation, timedOut, io, remote, usage
         }
         private let kind: Kind
 
@@ -22,6 +22,8 @@ public struct ControlClientError: Error, Sendable, CustomStringConvertible {
         public static let io = Code(kind: .io)
         /// The daemon answered with a JSON-RPC error; `rpcError` holds it.
         public static let remote = Code(kind: .remote)
+        /// The client was told something it cannot use: a malformed URL, a missing or unsafe token file.
+        public static let usage = Code(kind: .usage)
     }
 
     public var code: Code

@@ -7,7 +7,13 @@ import Glibc
 /// `mkdir`, `rm` and `mv` inside a sandbox, each through directory fds opened beneath the sandbox root.
 public enum FileMutations {
     /// Creates `path` and any missing parents; an existing directory is not an error.
-    public static func makeDirectory(_ path: SandboxPath, resolver: SandboxResolver) throws(FileOperationError) {
+    /// - Parameter owner: who the new directories belong to when the daemon runs as root for another user (else the
+    ///   caller would find root's directories in their own sandbox).
+    public static func makeDirectory(
+        _ path: SandboxPath,
+        resolver: SandboxResolver,
+        owner: (uid: UInt32, gid: UInt32)? = nil
+    ) throws(FileOperationError) {
         let root = try resolver.openRoot(of: path)
         var prefix: [String] = []
         for component in path.relative.split(separator: "/").map(String.init) {
@@ -18,8 +24,14 @@ public enum FileMutations {
                 displayPath: path.text
             )
             prefix.append(component)
-            if FileName.bytes(component).withCName({ mkdirat(parent.raw, $0, 0o777) }) != 0 && errno != EEXIST {
+            let created = FileName.bytes(component).withCName { mkdirat(parent.raw, $0, 0o777) } == 0
+            if !created && errno != EEXIST {
                 throw FileOperationError.system(errno, path: path.text, doing: "mkdir")
+            }
+            if created, let owner, geteuid() == 0 {
+                _ = FileName.bytes(component).withCName {
+                    fchownat(parent.raw, $0, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW)
+                }
             }
         }
         // The result must be a directory beneath the root (an existing file or an escaping symlink is an error).

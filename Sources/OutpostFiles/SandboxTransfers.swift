@@ -57,6 +57,29 @@ public enum SandboxTransfers {
     }
 }
 
+extension SandboxTransfers {
+    /// Feeds a file's bytes in order to `body`, a megabyte at a time (for a checksum of the whole file).
+    static func forEachChunk(
+        of descriptor: Int32,
+        displayPath: String,
+        doing: String,
+        _ body: (UnsafeRawBufferPointer) -> Void
+    ) throws(FileOperationError) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .system(errno, path: displayPath, doing: doing)
+            }
+            if count == 0 { return }
+            buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            offset += off_t(count)
+        }
+    }
+}
+
 /// A regular file open for reading; closed when the last reference goes.
 public final class ReadableFile: Sendable {
     private let descriptor: Int32
@@ -73,6 +96,11 @@ public final class ReadableFile: Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// The whole file in order, for its checksum.
+    public func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) throws(FileOperationError) {
+        try SandboxTransfers.forEachChunk(of: descriptor, displayPath: "the file", doing: "read", body)
+    }
 
     /// Up to `count` bytes at `offset`; fewer only at the end of the file.
     public func read(at offset: Int64, count: Int) throws(FileOperationError) -> [UInt8] {
@@ -160,18 +188,7 @@ public final class PartialUpload: Sendable {
 
     /// Reads the received bytes back in order, for a checksum of the whole file.
     public func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) throws(FileOperationError) {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset: off_t = 0
-        while true {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, offset) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .system(errno, path: displayPath, doing: "read back the upload")
-            }
-            if count == 0 { return }
-            buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            offset += off_t(count)
-        }
+        try SandboxTransfers.forEachChunk(of: descriptor, displayPath: displayPath, doing: "read back the upload", body)
     }
 
     /// Makes the upload the target: its bytes on disk first, then the rename, then the directory entry on disk.

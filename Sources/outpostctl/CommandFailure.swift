@@ -27,6 +27,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         message = clientError.message
         switch clientError.code {
         case .daemonNotRunning: exitCode = 69
+        case .usage: exitCode = 64
         case .permissionDenied: exitCode = 77
         case .timedOut: exitCode = 75
         case .connectionClosed, .protocolViolation: exitCode = 76

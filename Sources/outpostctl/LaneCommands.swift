@@ -11,7 +11,7 @@ extension GlobalOptions {
     /// Connects for the lane calls, which need superuser or the lanes' control group: superuser is asked for, and a
     /// refusal is left for the call itself to explain.
     func connectForLanes(timeoutSeconds: Double?) throws(ControlClientError) -> ControlClient {
-        let client = try ControlClient(socketPath: socketPath, timeoutSeconds: timeoutSeconds)
+        let client = try open(timeoutSeconds: timeoutSeconds)
         _ = try? client.call("superuser")
         return client
     }

@@ -8,7 +8,7 @@ import Glibc
 struct Outpostctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpostctl",
-        abstract: "Control a running outpostd over its control socket.",
+        abstract: "Control a running outpostd over its control socket, or a remote node over TLS (--remote).",
         discussion: """
             Exit status: 0 success, 1 outpostd answered with an error, 64 usage error, 69 outpostd is not running, \
             74 socket I/O error, 75 timed out or a limit was reached, 76 protocol error, 77 permission denied.
@@ -18,7 +18,8 @@ struct Outpostctl: ParsableCommand {
             MakeDirectoryCommand.self, MoveCommand.self, RemoveCommand.self, RequestCommand.self,
             SandboxCommand.self, GarbageCollectCommand.self, EventsCommand.self, StatusCommand.self, WatchCommand.self,
             LaneModeCommand.Pause.self, LaneModeCommand.Resume.self, LaneModeCommand.Finish.self, AbortCommand.self,
-            SubmitCommand.self, CoordinatorCommand.self, UserCommand.self, TokenCommand.self,
+            SubmitCommand.self, CoordinatorCommand.self, UserCommand.self, TokenCommand.self, GetCommand.self,
+            PutCommand.self,
         ]
     )
 }

@@ -256,28 +256,59 @@ func writeBytes(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
 struct RemoteListenerRobustnessTests {
     typealias Node = RemoteAccessTests.Node
 
-    @Test("an outgoing limit holds within 5% for 1 and for 8 concurrent downloads")
+    /// Seconds since an arbitrary start, for timing whole transfers.
+    func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    @Test("a 10 Mbit/s outgoing limit holds within 5% over 30 s, for 1 and for 8 concurrent downloads")
     func outgoingLimit() throws {
         let node = try Node()
         let token = try node.token().token
-        _ = try node.local.call("updateBandwidthLimits", ["outgoingLimitActive": true, "outgoingRateLimit": 8000])
-        let seconds = 4.0
-        let bytes = Int(8000 * 125 * seconds)  // 8 Mbit/s for 4 s
+        _ = try node.local.call("updateBandwidthLimits", ["outgoingLimitActive": true, "outgoingRateLimit": 10_000])
+        let seconds = 30.0
+        let bytes = Int(10_000 * 125 * seconds)  // 10 Mbit/s for 30 s
         let transfers = RemoteFileTransferTests()
         _ = try transfers.randomFile(node.peerSandbox + "/one.bin", bytes: bytes)
         _ = try transfers.randomFile(node.peerSandbox + "/eighth.bin", bytes: bytes / 8)
         for (file, count) in [("one.bin", 1), ("eighth.bin", 8)] {
             var arguments = ["--parallel", "--parallel-immediate", "--parallel-max", "8"]
             for _ in 0..<count { arguments += ["-o", "/dev/null", transfers.url(node, "data:\(file)")] }
-            var start = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &start)
+            let start = monotonicSeconds()
             let result = try transfers.curl(node, arguments, token: token)
-            var end = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &end)
-            let elapsed = Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+            let elapsed = monotonicSeconds() - start
             #expect(result.code == 200)
             // The whole run, curl's start and TLS handshakes included: within 5% of the limit's time.
             #expect(abs(elapsed - seconds) / seconds < 0.05, "\(count) download(s) took \(elapsed) s")
+        }
+    }
+
+    @Test("borrowing: an upload takes the idle outgoing budget on top of its own, and only with borrowOutgoing")
+    func borrowing() throws {
+        let node = try Node()
+        let token = try node.token().token
+        let transfers = RemoteFileTransferTests()
+        let local = node.certificates.directory.file("upload.bin")
+        // 8 Mbit/s each way: 2 MB is 2 s alone, 1 s with the idle outgoing budget borrowed.
+        _ = try transfers.randomFile(local, bytes: 2_000_000)
+        var limits: [String: JSONValue] = [
+            "incomingLimitActive": true, "incomingRateLimit": 8000, "outgoingLimitActive": true,
+            "outgoingRateLimit": 8000,
+        ]
+        for (borrow, expected) in [(true, 1.0), (false, 2.0)] {
+            limits["borrowOutgoing"] = .bool(borrow)
+            _ = try node.local.call("updateBandwidthLimits", .object(limits))
+            let start = monotonicSeconds()
+            let result = try transfers.curl(
+                node,
+                ["-T", local, transfers.url(node, "data:borrowed-\(borrow).bin")],
+                token: token
+            )
+            let elapsed = monotonicSeconds() - start
+            #expect(result.code == 201)
+            #expect(abs(elapsed - expected) / expected < 0.15, "borrowOutgoing \(borrow): took \(elapsed) s")
         }
     }
 

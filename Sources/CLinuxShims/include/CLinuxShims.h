@@ -40,4 +40,10 @@ int outpost_start_writeback(int fd, long long offset, long long length);
 /// when negative): SIGXCPU at the soft limit, SIGKILL five seconds of CPU later.
 int outpost_limit_child(pid_t pid, long long open_files, long long cpu_seconds);
 
+/// An extended attribute of an open file (fsetxattr/fgetxattr): a resumed download keeps the ETag of what it
+/// started from on its partial file. Get returns the value's length, or -1 with errno (ENODATA: not set).
+int outpost_set_attribute(int fd, const char *name, const char *value, unsigned long length);
+long outpost_get_attribute(int fd, const char *name, char *buffer, unsigned long capacity);
+int outpost_remove_attribute(int fd, const char *name);
+
 #endif

@@ -112,7 +112,7 @@ public enum CoordinatorDaemon {
         let timeout = TimeAmount.seconds(Int64(configuration.requestTimeoutSeconds))
         let http = HTTPServerBuilder.http1(
             configuration: .init(
-                additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout)],
+                additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout), ExpectContinueHandler()],
                 idleTimeout: timeout
             )
         )

@@ -203,6 +203,7 @@ public enum NodeDaemon {
                 controlServer,
                 RequestRunner(registry: registry),
                 RequestSweeper(registry: registry, events: events, logger: logger),
+                TransferRatePublisher(bandwidth: bandwidth, publisher: publisher),
                 supervisor,
                 checkin,
                 WatchdogService(notifier: notifier, checks: [controlServer], logger: logger),

@@ -64,6 +64,15 @@ struct FileTransferRoutes: Sendable {
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
         }
         headers[.contentLength] = String(range.count)
+        if Self.wantsSHA256(request.headers[values: .init("Want-Repr-Digest")!]) {
+            // The whole file's digest, whatever range is sent: a client resuming checks everything it ends up with.
+            let digest = try await blocking { () throws(FileOperationError) -> [UInt8] in
+                var sha256 = MessageDigest(.sha256)
+                try file.forEachChunk { sha256.update($0) }
+                return sha256.finish()
+            }
+            headers[.init("Repr-Digest")!] = "sha-256=:\(Base64.encode(digest)):"
+        }
         let limiter = self.limiter
         let sent = range
         let body = ResponseBody(contentLength: sent.count) { writer in
@@ -172,13 +181,16 @@ struct FileTransferRoutes: Sendable {
         let size = partial.size
         if !expected.isEmpty {
             let mismatch = try await blocking { () throws(FileOperationError) -> String? in
-                var sha256 = MessageDigest(.sha256)
-                var md5 = MessageDigest(.md5)
+                // Only the digests asked for: MD5 alongside would cost a second pass's worth of CPU.
+                var sha256 = expected["sha-256"] != nil ? MessageDigest(.sha256) : nil
+                var md5 = expected["md5"] != nil ? MessageDigest(.md5) : nil
                 try partial.forEachChunk { chunk in
-                    sha256.update(chunk)
-                    md5.update(chunk)
+                    sha256?.update(chunk)
+                    md5?.update(chunk)
                 }
-                let actual = ["sha-256": sha256.finish(), "md5": md5.finish()]
+                var actual: [String: [UInt8]] = [:]
+                if let sha256 = sha256.take() { actual["sha-256"] = sha256.finish() }
+                if let md5 = md5.take() { actual["md5"] = md5.finish() }
                 for (algorithm, wanted) in expected.sorted(by: { $0.key < $1.key }) where actual[algorithm] != wanted {
                     return "\(algorithm) is \(Base64.encode(actual[algorithm] ?? [])), the Digest header says "
                         + Base64.encode(wanted)
@@ -339,6 +351,16 @@ struct FileTransferRoutes: Sendable {
             let end = Int64(spec[spec.index(after: dash)...]), start >= 0, end >= start, end < total
         else { return nil }
         return (start...end, total)
+    }
+
+    /// `Want-Repr-Digest: sha-256=10` (RFC 9530): the client wants the file's SHA-256 (any positive preference).
+    static func wantsSHA256(_ values: [String]) -> Bool {
+        values.contains { value in
+            value.split(separator: ",").contains { item in
+                let parts = item.drop(while: { $0 == " " }).split(separator: "=", maxSplits: 1)
+                return parts.count == 2 && parts[0].lowercased() == "sha-256" && (Int(parts[1]) ?? 0) > 0
+            }
+        }
     }
 
     /// `Digest: sha-256=BASE64, md5=BASE64` (RFC 3230) as algorithm → bytes; unknown algorithms are ignored.

@@ -66,7 +66,7 @@ enum RemoteServer {
             let responder = router.buildResponder()
             let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(
                 http1: .init(
-                    additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout)],
+                    additionalChannelHandlers: [RequestTimeoutHandler(timeout: timeout), ExpectContinueHandler()],
                     idleTimeout: timeout
                 ),
                 ws: webSocket

@@ -75,9 +75,10 @@ enum FileRequestMethods {
             RPCMethod("mkdirAsync", parameters: ["path"]) { params, session in
                 let path = try sandboxPath(params, "path")
                 let resolver = resolver(for: session)
+                let caller = session.caller
                 return try await submit("mkdirAsync", session, ["path": .string(path.text)]) {
                     _ throws(FileOperationError) in
-                    try FileMutations.makeDirectory(path, resolver: resolver)
+                    try FileMutations.makeDirectory(path, resolver: resolver, owner: (caller.uid, caller.gid))
                     return .null
                 }
             },

@@ -1,0 +1,310 @@
+import Dispatch
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import Synchronization
+
+/// A node's remote listener: JSON-RPC messages as WebSocket text messages over TLS, at `/api/websocket`.
+///
+/// Built on SwiftNIO's own TLS, HTTP upgrade and WebSocket handlers, with a blocking face for `ControlClient`: the
+/// event loop delivers whole messages into an inbox, and the caller's thread waits on it.
+final class WebSocketTransport: ControlTransport {
+    let endpoint: String
+    private let channel: any Channel
+    private let inbox: WebSocketInbox
+    private let timeoutSeconds: Double?
+
+    /// The largest single message accepted from the node (a snapshot of a big state tree stays well under).
+    static let maximumMessageBytes = 256 << 20
+
+    /// Connects, completes the TLS handshake and the WebSocket upgrade, or says why not.
+    init(endpoint remote: RemoteEndpoint, timeoutSeconds: Double?) throws(ControlClientError) {
+        endpoint = remote.description
+        self.timeoutSeconds = timeoutSeconds
+        let inbox = WebSocketInbox(endpoint: endpoint)
+        self.inbox = inbox
+        let sslContext: NIOSSLContext
+        do {
+            sslContext = try NIOSSLContext(configuration: remote.tlsConfiguration())
+        } catch {
+            throw ControlClientError(
+                code: .io,
+                message: "cannot read the certificate authorities in \(remote.caFile ?? "the system's store"): \(error)"
+            )
+        }
+        let serverName = remote.isIPAddress ? nil : remote.host
+        let authority = remote.authority
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(Int64((timeoutSeconds ?? 30) * 1000)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: sslContext, serverHostname: serverName)
+                    )
+                    let upgrader = NIOWebSocketClientUpgrader(
+                        maxFrameSize: Self.maximumMessageBytes,
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandlers(
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 0,
+                                        maxAccumulatedFrameCount: 1 << 16,
+                                        maxAccumulatedFrameSize: Self.maximumMessageBytes
+                                    ),
+                                    WebSocketInboxHandler(inbox: inbox)
+                                )
+                                inbox.open()
+                            }
+                        }
+                    )
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                        withClientUpgrade: (
+                            upgraders: [upgrader],
+                            completionHandler: { context in
+                                context.pipeline.removeHandler(name: UpgradeRequestHandler.name, promise: nil)
+                            }
+                        )
+                    )
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpgradeRequestHandler(authority: authority, inbox: inbox),
+                        name: UpgradeRequestHandler.name
+                    )
+                }
+            }
+        do {
+            channel = try bootstrap.connect(host: remote.host, port: remote.port).wait()
+        } catch {
+            throw Self.connectError(error, endpoint: endpoint)
+        }
+        try inbox.waitUntilOpen(timeoutSeconds: timeoutSeconds)
+    }
+
+    deinit {
+        channel.close(promise: nil)
+    }
+
+    private static func connectError(_ error: any Error, endpoint: String) -> ControlClientError {
+        let text = "\(error)"
+        if text.contains("refused") || (error as? IOError)?.errnoCode == ECONNREFUSED {
+            return ControlClientError(
+                code: .daemonNotRunning,
+                message: "nothing is listening on \(endpoint): is outpostd's [remote] listener configured there?"
+            )
+        }
+        if error is ChannelError, case .connectTimeout = error as? ChannelError {
+            return ControlClientError(code: .timedOut, message: "no answer from \(endpoint) in time")
+        }
+        return ControlClientError(code: .io, message: "cannot connect to \(endpoint): \(text)")
+    }
+
+    func send(message: [UInt8]) throws(ControlClientError) {
+        let frame = WebSocketFrame(
+            fin: true,
+            opcode: .text,
+            maskKey: .random(),
+            data: channel.allocator.buffer(bytes: message)
+        )
+        do {
+            try channel.writeAndFlush(frame).wait()
+        } catch {
+            throw inbox.failure
+                ?? ControlClientError(
+                    code: .connectionClosed,
+                    message: "cannot send to \(endpoint): \(error)"
+                )
+        }
+    }
+
+    /// Sends the bytes as one text message: WebSocket frames its messages itself.
+    func sendRaw(_ bytes: [UInt8]) throws(ControlClientError) {
+        try send(message: bytes)
+    }
+
+    func receiveMessage() throws(ControlClientError) -> [UInt8] {
+        try inbox.next(timeoutSeconds: timeoutSeconds)
+    }
+}
+
+/// What the event loop hands to the waiting caller: whole messages in order, then how the connection ended.
+final class WebSocketInbox: Sendable {
+    private struct State {
+        var isOpen = false
+        var messages: [[UInt8]] = []
+        var failure: ControlClientError?
+    }
+
+    private let state = Mutex(State())
+    private let signal = DispatchSemaphore(value: 0)
+    let endpoint: String
+
+    init(endpoint: String) {
+        self.endpoint = endpoint
+    }
+
+    var failure: ControlClientError? { state.withLock { $0.failure } }
+
+    func open() {
+        state.withLock { $0.isOpen = true }
+        signal.signal()
+    }
+
+    func deliver(_ message: [UInt8]) {
+        state.withLock { $0.messages.append(message) }
+        signal.signal()
+    }
+
+    /// The first reason given wins: a TLS error says more than the close that follows it.
+    func end(_ failure: ControlClientError) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = failure }
+        }
+        signal.signal()
+    }
+
+    func waitUntilOpen(timeoutSeconds: Double?) throws(ControlClientError) {
+        try wait(timeoutSeconds: timeoutSeconds, what: "the WebSocket upgrade") { state throws(ControlClientError) in
+            if state.isOpen { return () }
+            if let failure = state.failure { throw failure }
+            return nil
+        }
+    }
+
+    func next(timeoutSeconds: Double?) throws(ControlClientError) -> [UInt8] {
+        try wait(timeoutSeconds: timeoutSeconds, what: "an answer") { state throws(ControlClientError) in
+            if !state.messages.isEmpty { return state.messages.removeFirst() }
+            if let failure = state.failure { throw failure }
+            return nil
+        }
+    }
+
+    private func wait<T>(
+        timeoutSeconds: Double?,
+        what: String,
+        _ take: (inout State) throws(ControlClientError) -> T?
+    ) throws(ControlClientError) -> T {
+        let deadline = timeoutSeconds.map { DispatchTime.now() + $0 }
+        while true {
+            let taken = state.withLock { state -> Result<T?, ControlClientError> in
+                do throws(ControlClientError) {
+                    return .success(try take(&state))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            if let value = try taken.get() { return value }
+            if let deadline {
+                guard signal.wait(timeout: deadline) == .success else {
+                    throw ControlClientError(code: .timedOut, message: "\(endpoint) did not send \(what) in time")
+                }
+            } else {
+                signal.wait()
+            }
+        }
+    }
+}
+
+/// Sends the upgrade request once the connection is up; any HTTP answer that reaches it was not an upgrade.
+private final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+    static let name = "outpost-websocket-upgrade-request"
+
+    let authority: String
+    let inbox: WebSocketInbox
+
+    init(authority: String, inbox: WebSocketInbox) {
+        self.authority = authority
+        self.inbox = inbox
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: authority)
+        headers.add(name: "Content-Length", value: "0")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/api/websocket", headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) {
+            inbox.end(
+                ControlClientError(
+                    code: .protocolViolation,
+                    message: "\(inbox.endpoint) answered HTTP \(head.status.code) instead of a WebSocket upgrade: "
+                        + "is it an outpostd remote listener?"
+                )
+            )
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        inbox.end(WebSocketInboxHandler.describe(error, endpoint: inbox.endpoint))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inbox.end(
+            ControlClientError(
+                code: .connectionClosed,
+                message: "\(inbox.endpoint) closed the connection before the WebSocket upgrade"
+            )
+        )
+        context.fireChannelInactive()
+    }
+}
+
+/// After the upgrade: whole messages into the inbox, pongs for pings, and the close handshake.
+private final class WebSocketInboxHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let inbox: WebSocketInbox
+
+    init(inbox: WebSocketInbox) {
+        self.inbox = inbox
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text, .binary:
+            inbox.deliver(Array(frame.unmaskedData.readableBytesView))
+        case .ping:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .connectionClose:
+            inbox.end(ControlClientError(code: .connectionClosed, message: "\(inbox.endpoint) closed the connection"))
+            context.close(promise: nil)
+        default:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        inbox.end(Self.describe(error, endpoint: inbox.endpoint))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        inbox.end(ControlClientError(code: .connectionClosed, message: "\(inbox.endpoint) closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    /// TLS failures name what to check: almost always the authority the client trusts, or the name in the
+    /// certificate.
+    static func describe(_ error: any Error, endpoint: String) -> ControlClientError {
+        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            return ControlClientError(
+                code: .permissionDenied,
+                message: "the TLS handshake with \(endpoint) failed (\(error)): is the node's certificate signed by "
+                    + "the authority in --ca-file, and does it name the host you connect to?"
+            )
+        }
+        return ControlClientError(code: .io, message: "\(endpoint): \(error)")
+    }
+}
