@@ -6,7 +6,8 @@
 #   from /proc. Goal: outpostd >= 0.9x nginx's throughput. Outpost's upload is fsynced and renamed into place; so is
 #   nginx's (it writes a temporary file and renames it), but nginx does not fsync.
 #   Also lsAsync + getRequestResult round trips per second on a 100-entry directory, 16 connections, signed in over
-#   the remote listener (WebSocket, TLS) against the same on the Unix socket.
+#   the remote listener (WebSocket, TLS) against the same on the Unix socket; and outpostctl get/put (verified, to
+#   disk) against curl with nginx.
 # Prints a Markdown table. Needs root (it installs nginx-light and runs it on a loopback port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,11 +111,29 @@ ours_up="$(measure "$ours_pid" -H "Authorization: Bearer $token" -T "$work/uploa
 cmp -s "$work/upload.bin" "$work/outpost-data/up.bin" || { echo "outpostd's upload differs" >&2; exit 1; }
 cmp -s "$work/upload.bin" "$work/nginx-data/up.bin" || { echo "nginx's upload differs" >&2; exit 1; }
 
+# The whole client experience: outpostctl get/put (SHA-256 verified at both ends, written to disk) against curl with
+# nginx (unverified), each from a cold start of the client.
+timed() { local start end; start="$(date +%s.%N)"; "$@" >/dev/null; end="$(date +%s.%N)"; python3 -c "print($end - $start)"; }
+printf '%s\n' "$token" >"$work/token"
+chmod 600 "$work/token"
+remote=(--remote "wss://127.0.0.1:$ours_port" --token-file "$work/token" --ca-file "$work/ca.pem" --quiet)
+sync
+curl_get="$(timed curl -fsS --cacert "$work/ca.pem" -o "$work/curl-got.bin" "https://127.0.0.1:$nginx_port/big.bin")"
+sync
+ctl_get="$(timed "$bin/outpostctl" get data:big.bin "$work/got.bin" "${remote[@]}")"
+cmp -s "$work/upload.bin" "$work/got.bin" || { echo "outpostctl get's file differs" >&2; exit 1; }
+sync
+curl_put="$(timed curl -fsS --cacert "$work/ca.pem" -o /dev/null -T "$work/upload.bin" \
+    "https://127.0.0.1:$nginx_port/up2.bin")"
+sync
+ctl_put="$(timed "$bin/outpostctl" put "$work/upload.bin" data:up2.bin "${remote[@]}")"
+cmp -s "$work/upload.bin" "$work/outpost-data/up2.bin" || { echo "outpostctl put's file differs" >&2; exit 1; }
+
 rps_unix="$("$bench" list-rps "$work/control.sock" "$work/outpost-data/small" 16 "$RPS_SECONDS")"
 rps_remote="$("$bench" remote-list-rps "$ours_port" "$work/ca.pem" root bench-password-1 data:small 16 "$RPS_SECONDS")"
 
 python3 - "$SIZE_MB" "$nginx_down" "$ours_down" "$nginx_up" "$ours_up" "$(getconf CLK_TCK)" "$rps_unix" \
-    "$rps_remote" <<'PY'
+    "$rps_remote" "$ctl_get" "$curl_get" "$ctl_put" "$curl_put" <<'PY'
 import sys
 size_mb = int(sys.argv[1])
 ticks = int(sys.argv[6])
@@ -137,4 +156,11 @@ print()
 print("| lsAsync + getRequestResult, 100 entries, 16 connections | remote (WebSocket, TLS, signed in) | Unix socket | remote / Unix |")
 print("|---|---|---|---|")
 print(f"| round trips per second | {remote:,.0f} | {unix:,.0f} | {remote / unix:.2f}× |")
+print()
+print(f"| {size_mb} MiB, client to disk | outpostctl with outpostd (SHA-256 verified) | curl with nginx | ratio |")
+print("|---|---|---|---|")
+for name, ours_s, peer_s in [("get", float(sys.argv[9]), float(sys.argv[10])),
+                             ("put", float(sys.argv[11]), float(sys.argv[12]))]:
+    print(f"| {name}, MiB/s | {size_mb / ours_s:,.0f} ({ours_s:.2f} s) | {size_mb / peer_s:,.0f} ({peer_s:.2f} s) | "
+          f"{peer_s / ours_s:.2f}× |")
 PY
