@@ -59,6 +59,17 @@ public struct RemoteEndpoint: Sendable, CustomStringConvertible {
         host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
     }
 
+    /// A TLS failure in words that name what to check: almost always the authority the client trusts, or the name in
+    /// the node's certificate. Nil for any other error.
+    func tlsFailure(_ error: any Error) -> ControlClientError? {
+        guard error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError else { return nil }
+        return ControlClientError(
+            code: .permissionDenied,
+            message: "the TLS handshake with \(self) failed (\(error)): is the node's certificate signed by the "
+                + "authority in --ca-file, and does it name the host you connect to?"
+        )
+    }
+
     /// The client side of TLS: full certificate and host name verification against `caFile`, or the system's roots.
     func tlsConfiguration() -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()

@@ -104,13 +104,7 @@ public struct RemoteFileTransfer: Sendable {
                 message: "nothing is listening on \(endpoint): is outpostd's [remote] listener configured there?"
             )
         }
-        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
-            return ControlClientError(
-                code: .permissionDenied,
-                message: "the TLS handshake with \(endpoint) failed (\(error)): is the node's certificate signed by "
-                    + "the authority in --ca-file, and does it name the host you connect to?"
-            )
-        }
+        if let failure = endpoint.tlsFailure(error) { return failure }
         if let error = error as? HTTPClientError,
             error == .readTimeout || error == .connectTimeout
                 || error == .deadlineExceeded

@@ -1,10 +1,8 @@
-import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
-import Synchronization
 
 /// A node's remote listener: JSON-RPC messages as WebSocket text messages over TLS, at `/api/websocket`.
 ///
@@ -23,7 +21,7 @@ final class WebSocketTransport: ControlTransport {
     init(endpoint remote: RemoteEndpoint, timeoutSeconds: Double?) throws(ControlClientError) {
         endpoint = remote.description
         self.timeoutSeconds = timeoutSeconds
-        let inbox = WebSocketInbox(endpoint: endpoint)
+        let inbox = WebSocketInbox(remote: remote)
         self.inbox = inbox
         let sslContext: NIOSSLContext
         do {
@@ -93,7 +91,7 @@ final class WebSocketTransport: ControlTransport {
                 message: "nothing is listening on \(endpoint): is outpostd's [remote] listener configured there?"
             )
         }
-        if error is ChannelError, case .connectTimeout = error as? ChannelError {
+        if case .connectTimeout? = error as? ChannelError {
             return ControlClientError(code: .timedOut, message: "no answer from \(endpoint) in time")
         }
         return ControlClientError(code: .io, message: "cannot connect to \(endpoint): \(text)")
@@ -124,84 +122,6 @@ final class WebSocketTransport: ControlTransport {
 
     func receiveMessage() throws(ControlClientError) -> [UInt8] {
         try inbox.next(timeoutSeconds: timeoutSeconds)
-    }
-}
-
-/// What the event loop hands to the waiting caller: whole messages in order, then how the connection ended.
-final class WebSocketInbox: Sendable {
-    private struct State {
-        var isOpen = false
-        var messages: [[UInt8]] = []
-        var failure: ControlClientError?
-    }
-
-    private let state = Mutex(State())
-    private let signal = DispatchSemaphore(value: 0)
-    let endpoint: String
-
-    init(endpoint: String) {
-        self.endpoint = endpoint
-    }
-
-    var failure: ControlClientError? { state.withLock { $0.failure } }
-
-    func open() {
-        state.withLock { $0.isOpen = true }
-        signal.signal()
-    }
-
-    func deliver(_ message: [UInt8]) {
-        state.withLock { $0.messages.append(message) }
-        signal.signal()
-    }
-
-    /// The first reason given wins: a TLS error says more than the close that follows it.
-    func end(_ failure: ControlClientError) {
-        state.withLock { state in
-            if state.failure == nil { state.failure = failure }
-        }
-        signal.signal()
-    }
-
-    func waitUntilOpen(timeoutSeconds: Double?) throws(ControlClientError) {
-        try wait(timeoutSeconds: timeoutSeconds, what: "the WebSocket upgrade") { state throws(ControlClientError) in
-            if state.isOpen { return () }
-            if let failure = state.failure { throw failure }
-            return nil
-        }
-    }
-
-    func next(timeoutSeconds: Double?) throws(ControlClientError) -> [UInt8] {
-        try wait(timeoutSeconds: timeoutSeconds, what: "an answer") { state throws(ControlClientError) in
-            if !state.messages.isEmpty { return state.messages.removeFirst() }
-            if let failure = state.failure { throw failure }
-            return nil
-        }
-    }
-
-    private func wait<T>(
-        timeoutSeconds: Double?,
-        what: String,
-        _ take: (inout State) throws(ControlClientError) -> T?
-    ) throws(ControlClientError) -> T {
-        let deadline = timeoutSeconds.map { DispatchTime.now() + $0 }
-        while true {
-            let taken = state.withLock { state -> Result<T?, ControlClientError> in
-                do throws(ControlClientError) {
-                    return .success(try take(&state))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            if let value = try taken.get() { return value }
-            if let deadline {
-                guard signal.wait(timeout: deadline) == .success else {
-                    throw ControlClientError(code: .timedOut, message: "\(endpoint) did not send \(what) in time")
-                }
-            } else {
-                signal.wait()
-            }
-        }
     }
 }
 
@@ -243,7 +163,7 @@ private final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChann
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        inbox.end(WebSocketInboxHandler.describe(error, endpoint: inbox.endpoint))
+        inbox.end(inbox.describe(error))
         context.close(promise: nil)
     }
 
@@ -286,7 +206,7 @@ private final class WebSocketInboxHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        inbox.end(Self.describe(error, endpoint: inbox.endpoint))
+        inbox.end(inbox.describe(error))
         context.close(promise: nil)
     }
 
@@ -295,16 +215,4 @@ private final class WebSocketInboxHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    /// TLS failures name what to check: almost always the authority the client trusts, or the name in the
-    /// certificate.
-    static func describe(_ error: any Error, endpoint: String) -> ControlClientError {
-        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
-            return ControlClientError(
-                code: .permissionDenied,
-                message: "the TLS handshake with \(endpoint) failed (\(error)): is the node's certificate signed by "
-                    + "the authority in --ca-file, and does it name the host you connect to?"
-            )
-        }
-        return ControlClientError(code: .io, message: "\(endpoint): \(error)")
-    }
 }
