@@ -99,6 +99,7 @@ let package = Package(
                 "OutpostCore", "OutpostCrypto", "OutpostScheduler",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSwift

@@ -100,15 +100,21 @@ public struct FileTransfers: Sendable {
             throw TransferError.transient("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
+        // Three things at once: the body is read ahead (`BodyRelay`), each megabyte is written on the thread pool
+        // (`OverlappedWriter`) while it is hashed here. Done in turn, they cost receive + MD5 + write.
         var digest = MessageDigest(.md5)
         var size: Int64 = 0
-        for try await chunk in response.body {
-            try chunk.withUnsafeReadableBytes { bytes throws(TransferError) in
-                try FileSize.writeAll(descriptor, bytes, path: path)
-                if !append { digest.update(bytes) }
+        var writer = OverlappedWriter(descriptor: descriptor, path: path)
+        do {
+            try await BodyRelay.forEach(response.body) { chunk in
+                try await limiter.consume(chunk.readableBytes, .incoming)
+                size += Int64(chunk.readableBytes)
+                try await writer.append(chunk) { if !append { digest.update($0) } }
             }
-            size += Int64(chunk.readableBytes)
-            try await limiter.consume(chunk.readableBytes, .incoming)
+            try await writer.finish { if !append { digest.update($0) } }
+        } catch {
+            try? await writer.drain()  // no write may still use the descriptor once it is closed
+            throw error
         }
         return append ? nil : (Hex.encode(digest.finish()), size)
     }

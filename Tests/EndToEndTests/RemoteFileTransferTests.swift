@@ -276,12 +276,19 @@ struct RemoteListenerRobustnessTests {
         for (file, count) in [("one.bin", 1), ("eighth.bin", 8)] {
             var arguments = ["--parallel", "--parallel-immediate", "--parallel-max", "8"]
             for _ in 0..<count { arguments += ["-o", "/dev/null", transfers.url(node, "data:\(file)")] }
+            // One line per transfer (this -w replaces the helper's): its status and its own time.
+            arguments += ["-w", "%{http_code} %{time_total}\n"]
             let start = monotonicSeconds()
             let result = try transfers.curl(node, arguments, token: token)
             let elapsed = monotonicSeconds() - start
-            #expect(result.code == 200)
+            let each = result.output.split(separator: "\n").map { $0.split(separator: " ") }
+            #expect(each.count == count && each.allSatisfy { $0.first == "200" }, "\(result.output)")
             // The whole run, curl's start and TLS handshakes included: within 5% of the limit's time.
             #expect(abs(elapsed - seconds) / seconds < 0.05, "\(count) download(s) took \(elapsed) s")
+            // Shared fairly: equal downloads under one limit end together, none served ahead of the others (the last
+            // round ends a chunk apart per download: a megabyte is read and accounted at a time).
+            let times = each.compactMap { $0.last.flatMap { Double($0) } }
+            #expect((times.min() ?? 0) > 0.85 * (times.max() ?? 0), "download times \(times)")
         }
     }
 

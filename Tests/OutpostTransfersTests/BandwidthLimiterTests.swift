@@ -63,6 +63,27 @@ struct BandwidthLimiterTests {
         #expect(abs(plainClock.elapsedSeconds - 2.0) < 0.001, "took \(plainClock.elapsedSeconds) s")
     }
 
+    @Test("four transfers under one limit end together: none overtakes the others (real time)")
+    func transfersAreServedInTurn() async throws {
+        var limits = BandwidthLimits()
+        limits.outgoingLimitActive = true
+        limits.outgoingRateLimit = 3200  // 400,000 B/s: 4 × 10 × 10,000 B in 1 s
+        let limiter = BandwidthLimiter(limits)
+        let start = ContinuousClock.now
+        let ends = try await withThrowingTaskGroup(of: Duration.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    for _ in 0..<10 { try await limiter.consume(10_000, .outgoing) }
+                    return ContinuousClock.now - start
+                }
+            }
+            return try await group.reduce(into: [Duration]()) { $0.append($1) }
+        }
+        let seconds = ends.map { Double($0.components.seconds) + Double($0.components.attoseconds) * 1e-18 }
+        // In turn, the last round ends one chunk (25 ms) apart per transfer.
+        #expect(seconds.min()! > 0.85 * seconds.max()!, "ends \(seconds)")
+    }
+
     @Test("two transfers share one limit and are never faster than it (real time)")
     func transfersShare() async throws {
         var limits = BandwidthLimits()
