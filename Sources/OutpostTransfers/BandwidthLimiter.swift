@@ -56,9 +56,10 @@ public struct LimiterClock: Sendable {
 
 /// Token buckets for both directions, shared by every transfer of the node.
 ///
-/// A transfer takes its bytes after it moved them and sleeps while its direction is in debt, so the long-run rate is
-/// the limit whatever the chunk sizes; a bucket holds at most a tenth of a second of budget, so an idle spell does not
-/// turn into a burst. Borrowing moves the other direction's unused budget (what its bucket accumulated) across.
+/// A transfer takes its bytes after it moved them and sleeps until the debt it found, its own bytes included, is paid,
+/// so the long-run rate is the limit whatever the chunk sizes and concurrent transfers take turns; a bucket holds at
+/// most a tenth of a second of budget, so an idle spell does not turn into a burst. Borrowing lets a direction draw on
+/// the other's bucket while that one is idle.
 public final class BandwidthLimiter: Sendable {
     private struct Bucket {
         var tokens: Double = 0
