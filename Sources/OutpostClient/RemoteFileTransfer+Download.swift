@@ -29,6 +29,8 @@ extension RemoteFileTransfer {
                 try await download(remotePath, into: partial, target: target, resume: resume, verify: verify, client)
             }
         } catch {
+            // An empty partial holds nothing to resume: a refused or failed request leaves no litter behind.
+            if (try? partial.size) == 0 { unlink(partial.path) }
             throw transportError(error, "the download of \(remotePath)")
         }
     }

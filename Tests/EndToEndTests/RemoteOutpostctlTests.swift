@@ -124,6 +124,11 @@ struct RemoteOutpostctlTests {
             directory: node.daemon.directory
         )
         #expect(try get.waitForExit(timeout: .seconds(30)) == 64 && get.standardError.contains("--remote"))
+
+        // A file that is not there: a clear error, and no empty partial left in the current directory.
+        let absent = try run(node, ["get", "data:no-such-file", node.daemon.directory.path + "/"], tokenFile: token)
+        #expect(absent.status == 1 && absent.stderr.contains("HTTP 404"), "\(absent.stderr)")
+        #expect(size(node.daemon.directory.file(".no-such-file.outpost-partial")) == -1)
     }
 
     @Test("get: killed halfway, resumed to an identical, verified file; a corrupted partial is caught and redone")
