@@ -1,4 +1,9 @@
+import NIOCore
 import NIOSSL
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A node's remote listener as `outpostctl --remote` names it: `wss://HOST:PORT` (a name, an IPv4 address, or an
 /// IPv6 address in brackets), and the certificate authorities to trust for it.
@@ -59,9 +64,16 @@ public struct RemoteEndpoint: Sendable, CustomStringConvertible {
         host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
     }
 
-    /// A TLS failure in words that name what to check: almost always the authority the client trusts, or the name in
-    /// the node's certificate. Nil for any other error.
-    func tlsFailure(_ error: any Error) -> ControlClientError? {
+    /// A failure to reach the node, in words that say what to check: nothing listening (is the listener configured
+    /// there?), or a TLS handshake that failed (almost always the authority the client trusts, or the name in the
+    /// node's certificate). Nil for any other error.
+    func connectionFailure(_ error: any Error) -> ControlClientError? {
+        if (error as? IOError)?.errnoCode == ECONNREFUSED || "\(error)".contains("refused") {
+            return ControlClientError(
+                code: .daemonNotRunning,
+                message: "nothing is listening on \(self): is outpostd's [remote] listener configured there?"
+            )
+        }
         guard error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError else { return nil }
         return ControlClientError(
             code: .permissionDenied,

@@ -123,11 +123,11 @@ extension RemoteFileTransfer {
                 unlink(partial.path)
                 throw ControlClientError(
                     code: .remote,
-                    message: "the download of \(remotePath) has SHA-256 \(Self.hex(actual)) but the node's file has "
-                        + "\(Self.hex(expected)); the partial was removed: run the command again"
+                    message: "the download of \(remotePath) has SHA-256 \(Hex.encode(actual)) but the node's file has "
+                        + "\(Hex.encode(expected)); the partial was removed: run the command again"
                 )
             }
-            verified = Self.hex(actual)
+            verified = Hex.encode(actual)
         }
         try partial.sync()
         partial.setAttribute(Self.entityTagAttribute, nil)

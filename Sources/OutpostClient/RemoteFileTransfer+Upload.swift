@@ -50,7 +50,7 @@ extension RemoteFileTransfer {
             }
             sha256 = hash.finish()
         }
-        let digest = sha256.map(Self.hex)
+        let digest = sha256.map { Hex.encode($0) }
         func signedRequest() -> HTTPClientRequest {
             var request = fileRequest(.PUT, remotePath)
             if let sha256 { request.headers.add(name: "Digest", value: "sha-256=\(Base64.encode(sha256))") }

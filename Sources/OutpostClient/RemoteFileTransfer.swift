@@ -97,24 +97,13 @@ public struct RemoteFileTransfer: Sendable {
     /// A failure below HTTP, in the words of `ControlClient`'s errors.
     func transportError(_ error: any Error, _ what: String) -> ControlClientError {
         if let error = error as? ControlClientError { return error }
-        let text = "\(error)"
-        if text.contains("refused") {
-            return ControlClientError(
-                code: .daemonNotRunning,
-                message: "nothing is listening on \(endpoint): is outpostd's [remote] listener configured there?"
-            )
-        }
-        if let failure = endpoint.tlsFailure(error) { return failure }
+        if let failure = endpoint.connectionFailure(error) { return failure }
         if let error = error as? HTTPClientError,
             error == .readTimeout || error == .connectTimeout
                 || error == .deadlineExceeded
         {
             return ControlClientError(code: .timedOut, message: "\(what): \(endpoint) stopped answering (\(error))")
         }
-        return ControlClientError(code: .connectionClosed, message: "\(what) from \(endpoint) was cut: \(text)")
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return ControlClientError(code: .connectionClosed, message: "\(what) from \(endpoint) was cut: \(error)")
     }
 }

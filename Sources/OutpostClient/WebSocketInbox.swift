@@ -20,7 +20,7 @@ final class WebSocketInbox: Sendable {
 
     /// An error from the pipeline, in the words of `ControlClient`'s errors.
     func describe(_ error: any Error) -> ControlClientError {
-        remote.tlsFailure(error) ?? ControlClientError(code: .io, message: "\(endpoint): \(error)")
+        remote.connectionFailure(error) ?? ControlClientError(code: .io, message: "\(endpoint): \(error)")
     }
 
     var failure: ControlClientError? { state.withLock { $0.failure } }

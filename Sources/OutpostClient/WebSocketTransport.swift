@@ -74,7 +74,7 @@ final class WebSocketTransport: ControlTransport {
         do {
             channel = try bootstrap.connect(host: remote.host, port: remote.port).wait()
         } catch {
-            throw Self.connectError(error, endpoint: endpoint)
+            throw Self.connectError(error, remote: remote)
         }
         try inbox.waitUntilOpen(timeoutSeconds: timeoutSeconds)
     }
@@ -83,18 +83,12 @@ final class WebSocketTransport: ControlTransport {
         channel.close(promise: nil)
     }
 
-    private static func connectError(_ error: any Error, endpoint: String) -> ControlClientError {
-        let text = "\(error)"
-        if text.contains("refused") || (error as? IOError)?.errnoCode == ECONNREFUSED {
-            return ControlClientError(
-                code: .daemonNotRunning,
-                message: "nothing is listening on \(endpoint): is outpostd's [remote] listener configured there?"
-            )
-        }
+    private static func connectError(_ error: any Error, remote: RemoteEndpoint) -> ControlClientError {
+        if let failure = remote.connectionFailure(error) { return failure }
         if case .connectTimeout? = error as? ChannelError {
-            return ControlClientError(code: .timedOut, message: "no answer from \(endpoint) in time")
+            return ControlClientError(code: .timedOut, message: "no answer from \(remote) in time")
         }
-        return ControlClientError(code: .io, message: "cannot connect to \(endpoint): \(text)")
+        return ControlClientError(code: .io, message: "cannot connect to \(remote): \(error)")
     }
 
     func send(message: [UInt8]) throws(ControlClientError) {

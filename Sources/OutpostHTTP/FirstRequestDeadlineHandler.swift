@@ -21,11 +21,11 @@ public final class FirstRequestDeadlineHandler: ChannelInboundHandler, Removable
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(context) }
+        if context.channel.isActive { deadline.arm(context) }
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        if !deadline.isArmed, !satisfied { arm(context) }
+        if !deadline.isArmed, !satisfied { deadline.arm(context) }
         context.fireChannelActive()
     }
 
@@ -36,7 +36,7 @@ public final class FirstRequestDeadlineHandler: ChannelInboundHandler, Removable
                 matched = byte == terminator[matched] ? matched + 1 : (byte == 13 ? 1 : 0)
                 if matched == 4 {
                     satisfied = true
-                    disarm()
+                    deadline.disarm()
                     break
                 }
             }
@@ -45,19 +45,11 @@ public final class FirstRequestDeadlineHandler: ChannelInboundHandler, Removable
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        deadline.disarm()
         context.fireChannelInactive()
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
-    }
-
-    private func arm(_ context: ChannelHandlerContext) {
-        deadline.arm(context)
-    }
-
-    private func disarm() {
         deadline.disarm()
     }
 }

@@ -21,41 +21,33 @@ public final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannel
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(context) }
+        if context.channel.isActive { deadline.arm(context) }
     }
 
     public func channelActive(context: ChannelHandlerContext) {
-        arm(context)
+        deadline.arm(context)
         context.fireChannelActive()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head, .body: arm(context)
-        case .end: disarm()
+        case .head, .body: deadline.arm(context)
+        case .end: deadline.disarm()
         }
         context.fireChannelRead(data)
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context) }
+        if case .end = unwrapOutboundIn(data) { deadline.arm(context) }
         context.write(data, promise: promise)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        deadline.disarm()
         context.fireChannelInactive()
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
-    }
-
-    private func arm(_ context: ChannelHandlerContext) {
-        deadline.arm(context)
-    }
-
-    private func disarm() {
         deadline.disarm()
     }
 }

@@ -6,6 +6,17 @@ import Synchronization
 public enum StateMessage: Sendable, Equatable {
     case updates([StateUpdate])
     case snapshot(JSONValue)
+
+    /// What a controller receives for this message, whatever the transport: one `stateUpdate` notification per
+    /// update with its `[path…, value]` array as params, or one `stateSnapshot` with the whole state after a resync.
+    public var notifications: [JSONValue] {
+        switch self {
+        case .updates(let updates):
+            updates.map { ["jsonrpc": "2.0", "method": "stateUpdate", "params": $0.json] }
+        case .snapshot(let state):
+            [["jsonrpc": "2.0", "method": "stateSnapshot", "params": state]]
+        }
+    }
 }
 
 /// The node's one state tree and everyone watching it (`getState`, `subscribeState`).

@@ -1,3 +1,4 @@
+import OutpostCore
 import Synchronization
 
 /// The node's transfer limits, named as the seed API's `updateBandwidthLimits` names them. Incoming is what the node
@@ -176,9 +177,7 @@ public final class BandwidthLimiter: Sendable {
     private static func refill(_ state: inout State, _ direction: TransferDirection, now: ContinuousClock.Instant) {
         guard let rate = state.limits.bytesPerSecond(direction) else { return }
         var bucket = state.buckets[direction]!
-        let elapsed = now - bucket.updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        bucket.tokens = min(bucket.tokens + seconds * rate, rate * burstSeconds)
+        bucket.tokens = min(bucket.tokens + (now - bucket.updated).inSeconds * rate, rate * burstSeconds)
         bucket.updated = now
         state.buckets[direction] = bucket
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import OutpostClient
+import OutpostCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ enum ProgressBar {
     ) throws -> (T, Double) {
         let outcome = Mutex<Result<T, ControlClientError>?>(nil)
         let finished = DispatchSemaphore(value: 0)
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         Task.detached {
             do throws(ControlClientError) {
                 let value = try await body()
@@ -33,11 +34,13 @@ enum ProgressBar {
         var rate = RateEstimate()
         while finished.wait(timeout: .now() + 0.2) == .timedOut {
             guard drawing else { continue }
-            rate.add(progress.done, at: monotonicSeconds(), phase: progress.phase)
-            draw("\r\u{1B}[K" + line(progress, label: label, bytesPerSecond: rate.bytesPerSecond))
+            rate.add(progress.done, at: MonotonicClock.seconds(), phase: progress.phase)
+            FileHandleStandardError.write(
+                "\r\u{1B}[K" + line(progress, label: label, bytesPerSecond: rate.bytesPerSecond)
+            )
         }
-        if drawing { draw("\r\u{1B}[K") }
-        let seconds = monotonicSeconds() - start
+        if drawing { FileHandleStandardError.write("\r\u{1B}[K") }
+        let seconds = MonotonicClock.seconds() - start
         switch outcome.withLock({ $0 }) {
         case .success(let value): return (value, seconds)
         case .failure(let error): throw CommandFailure(error)
@@ -73,17 +76,6 @@ enum ProgressBar {
     static func decimal(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded())
         return "\(tenths / 10).\(tenths % 10)"
-    }
-
-    private static func draw(_ text: String) {
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    }
-
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }
 

@@ -1,4 +1,5 @@
 import OutpostClient
+import OutpostCore
 import OutpostRPC
 
 #if canImport(Glibc)
@@ -11,13 +12,13 @@ import Glibc
 enum ProgressLine {
     static func wait(for id: JSONValue, method: String, client: ControlClient) throws {
         let verb = method.hasSuffix("Async") ? String(method.dropLast(5)) : method
-        let start = monotonicSeconds()
+        let start = MonotonicClock.seconds()
         var shown = false
         defer { if shown { draw("\r\u{1B}[K") } }
         while true {
             let status = try client.call("getRequestStatus", ["requestId": id])
             guard status["status"]?.stringValue == "pending" else { return }
-            let elapsed = monotonicSeconds() - start
+            let elapsed = MonotonicClock.seconds() - start
             if elapsed >= 0.5 {
                 let entries = status["entriesDone"]?.integerValue ?? 0
                 let tenths = Int(elapsed * 10)
@@ -33,11 +34,5 @@ enum ProgressLine {
     private static func draw(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-    }
-
-    private static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

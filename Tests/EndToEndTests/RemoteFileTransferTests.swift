@@ -216,6 +216,26 @@ struct RemoteFileTransferTests {
         #expect(full.code == 507 && full.output.contains("no space left"))
         #expect(try readFile(small + "/target.bin") == "kept\n")
         #expect(try node.local.call("echo", ["text": "alive"]) == "alive")
+
+        // outpostctl says so too, and the target is still as it was.
+        let remote = RemoteOutpostctlTests()
+        let put = try remote.run(node, ["put", big, "small:target.bin"], tokenFile: try remote.tokenFile(node))
+        #expect(put.status == 1 && put.stderr.contains("HTTP 507"), "\(put.stderr)")
+        #expect(try readFile(small + "/target.bin") == "kept\n")
+    }
+
+    @Test("failed HTTP sign-ins are throttled per address like WebSocket ones, and logged")
+    func httpSignInsAreThrottled() throws {
+        let node = try Node(extra: "login_failures_per_minute = 2")
+        for _ in 0..<2 {
+            #expect(try curl(node, [url(node, "data:mine")], token: "0123.not-a-token").code == 401)
+        }
+        let throttled = try curl(node, ["-D", "-", url(node, "data:mine")], token: try node.token().token)
+        #expect(throttled.code == 429 && throttled.output.lowercased().contains("retry-after"), "\(throttled.output)")
+        let log = try node.local.call("getEventLog", ["eventName": "remoteLoginThrottled"])
+        #expect(log["eventLog"]?.arrayValue?.count == 1)
+        let failed = try node.local.call("getEventLog", ["eventName": "remoteLoginFailed"])
+        #expect(failed["eventLog"]?.arrayValue?.first?["path"] == "/v1/files/data:mine")
     }
 
     @Test("100 downloads at once all arrive intact")

@@ -127,6 +127,12 @@ struct RemoteOutpostctlTests {
 
         // A file that is not there: a clear error, and no empty partial left in the current directory.
         let absent = try run(node, ["get", "data:no-such-file", node.daemon.directory.path + "/"], tokenFile: token)
+        let directory = try run(node, ["info"], tokenFile: node.daemon.directory.path)
+        #expect(directory.status == 64 && directory.stderr.contains("not a small regular file"), "\(directory.stderr)")
+        let empty = node.daemon.directory.file("empty-token")
+        try writeFile(empty, "\n", mode: 0o600)
+        let blank = try run(node, ["info"], tokenFile: empty)
+        #expect(blank.status == 64 && blank.stderr.contains("on its first line"), "\(blank.stderr)")
         #expect(absent.status == 1 && absent.stderr.contains("HTTP 404"), "\(absent.stderr)")
         #expect(size(node.daemon.directory.file(".no-such-file.outpost-partial")) == -1)
     }
@@ -175,6 +181,21 @@ struct RemoteOutpostctlTests {
         #expect(size(againPartial) == -1 && size(again) == -1)
         let redone = try run(node, ["get", "data:big.bin", again], tokenFile: token)
         #expect(redone.status == 0 && transfers.bytes(of: again) == original, "\(redone.stderr)")
+    }
+
+    @Test("get from a node that dies halfway: a clear error, and the partial is kept for the next run")
+    func nodeGoneDuringDownload() throws {
+        let node = try Node()
+        let token = try tokenFile(node)
+        _ = try transfers.randomFile(node.peerSandbox + "/big.bin", bytes: 24 << 20)
+        _ = try node.local.call("updateBandwidthLimits", ["outgoingLimitActive": true, "outgoingRateLimit": 40_000])
+        let partial = node.daemon.directory.file(".big.bin.outpost-partial")
+        let get = try start(node, ["get", "data:big.bin", node.daemon.directory.path + "/"], tokenFile: token)
+        #expect(try eventually(timeout: .seconds(20)) { size(partial) >= 2 << 20 })
+        node.daemon.process.signal(SIGKILL)
+        #expect(try get.waitForExit(timeout: .seconds(30)) == 76, "\(get.standardError)")
+        #expect(get.standardError.contains("was cut"), "\(get.standardError)")
+        #expect(size(partial) >= 2 << 20 && size(node.daemon.directory.file("big.bin")) == -1)
     }
 
     @Test("put: killed halfway, resumed to an identical file; a changed local file never replaces the target")

@@ -228,16 +228,8 @@ public final class ControlServer: Service, HealthCheck {
         defer { subscription.cancel() }
         while let message = await subscription.next() {
             var buffer = ByteBuffer()
-            switch message {
-            case .updates(let updates):
-                for update in updates {
-                    buffer.writeBytes(
-                        JSONCoding.serialize(["jsonrpc": "2.0", "method": "stateUpdate", "params": update.json])
-                    )
-                    buffer.writeInteger(UInt8(ascii: "\n"))
-                }
-            case .snapshot(let state):
-                buffer.writeBytes(JSONCoding.serialize(["jsonrpc": "2.0", "method": "stateSnapshot", "params": state]))
+            for notification in message.notifications {
+                buffer.writeBytes(JSONCoding.serialize(notification))
                 buffer.writeInteger(UInt8(ascii: "\n"))
             }
             try await outbound.write(buffer)

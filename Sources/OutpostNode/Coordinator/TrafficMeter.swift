@@ -1,4 +1,5 @@
 import OutpostCheckin
+import OutpostCore
 import OutpostTransfers
 
 /// The check-in's `in`/`out` figures from the bytes every transfer passes through the bandwidth limiter: the rate
@@ -18,13 +19,9 @@ struct TrafficMeter {
         let last = previous[direction] ?? (0, started)
         previous[direction] = (total, now)
         return TrafficFigures(
-            current: Double(total - last.bytes) / max(Self.seconds(now - last.at), 0.001),
-            average: Double(total) / max(Self.seconds(now - started), 0.001),
+            current: Double(total - last.bytes) / max((now - last.at).inSeconds, 0.001),
+            average: Double(total) / max((now - started).inSeconds, 0.001),
             total: Double(total)
         )
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

@@ -135,17 +135,20 @@ public enum NodeDaemon {
         )
         let remoteServices: [any Service]
         do {
-            let throttle = LoginThrottle(limit: configuration.remote.loginFailuresPerMinute)
+            let audit = SignInAudit(
+                throttle: LoginThrottle(limit: configuration.remote.loginFailuresPerMinute),
+                node: node
+            )
             remoteServices = try RemoteServer.make(
                 configuration: configuration,
                 dispatcher: dispatcher.adding(
-                    AuthMethods.make(node: node, credentials: credentials, throttle: throttle),
+                    AuthMethods.make(credentials: credentials, audit: audit),
                     admission: AuthMethods.admission
                 ),
                 files: FileTransferRoutes(
                     node: node,
                     credentials: credentials,
-                    throttle: throttle,
+                    audit: audit,
                     limiter: bandwidth.limiter
                 ),
                 logger: logger

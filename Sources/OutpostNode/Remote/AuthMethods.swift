@@ -4,15 +4,11 @@ import OutpostCore
 import OutpostCrypto
 import OutpostRPC
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Signing in on the remote listener: `auth(userName, password)` and `authToken(token, password?, tokenSession?)`,
 /// as in the seed API. Until one succeeds, only `getServerInfo`, `echo` and these two answer (`admission`).
 ///
 /// Password checks cost about 50 ms of scrypt each, so they run on NIO's blocking-work pool rather than on the
-/// cooperative threads that serve every other call, and failures are limited per address (`LoginThrottle`). Every
+/// cooperative threads that serve every other call, and failures are limited per address (`SignInAudit`). Every
 /// failure and success goes to the event log with the address and user name, never with a secret.
 enum AuthMethods {
     /// What a signed-out connection may call.
@@ -23,16 +19,13 @@ enum AuthMethods {
         return .authenticationRequired("call auth(userName, password) or authToken(token) before '\(method)'")
     }
 
-    static func make(
-        node: NodeContext,
-        credentials: RemoteCredentials,
-        throttle: LoginThrottle
-    ) -> [RPCMethod<ControlSession>] {
-        [
+    static func make(credentials: RemoteCredentials, audit: SignInAudit) -> [RPCMethod<ControlSession>] {
+        let node = audit.node
+        return [
             RPCMethod("auth", parameters: ["userName", "password"]) { params, session in
                 let userName = try params.string("userName")
                 let password = try params.string("password")
-                let address = try admit(session, throttle: throttle, node: node, userName: userName)
+                let address = try admit(session, audit, userName: userName)
                 let accepted = try await NIOThreadPool.singleton.runIfActive {
                     credentials.authenticate(userName: userName, password: password)
                 }
@@ -42,8 +35,7 @@ enum AuthMethods {
                         address: address,
                         userName: userName,
                         reason: "wrong user name or password",
-                        node,
-                        throttle
+                        audit
                     )
                     throw RPCError.authenticationFailed("wrong user name or password")
                 }
@@ -59,18 +51,18 @@ enum AuthMethods {
                 if let requestedSession, requestedSession.isEmpty || requestedSession.utf8.count > 128 {
                     throw RPCError.invalidParams("tokenSession must be 1 to 128 characters")
                 }
-                let address = try admit(session, throttle: throttle, node: node, userName: nil)
+                let address = try admit(session, audit, userName: nil)
                 let check = try await NIOThreadPool.singleton.runIfActive {
                     credentials.authenticate(token: token, password: password, now: CredentialMethods.now())
                 }
                 switch check {
                 case .refused(let reason):
-                    refuse(session, address: address, userName: nil, reason: reason, node, throttle)
+                    refuse(session, address: address, userName: nil, reason: reason, audit)
                     throw RPCError.authenticationFailed(reason)
                 case .valid(let userName, let tokenID):
                     guard let account = UnixUser.account(named: userName) else {
                         let reason = "the token's user '\(userName)' no longer exists on this machine"
-                        refuse(session, address: address, userName: userName, reason: reason, node, throttle)
+                        refuse(session, address: address, userName: userName, reason: reason, audit)
                         throw RPCError.authenticationFailed(reason)
                     }
                     // A session is scoped to its token: naming another token's session gives a session of its own.
@@ -97,16 +89,11 @@ enum AuthMethods {
     /// The connection's address, once the throttle allows another attempt from it.
     private static func admit(
         _ session: ControlSession,
-        throttle: LoginThrottle,
-        node: NodeContext,
+        _ audit: SignInAudit,
         userName: String?
     ) throws(RPCError) -> String {
         let address = session.remoteAddress ?? "local"
-        if let wait = throttle.waitBeforeAttempt(from: address, now: monotonicSeconds()) {
-            node.events.record(
-                "remoteLoginThrottled",
-                ["address": .string(address), "userName": userName.map(JSONValue.string) ?? .null]
-            )
+        if let wait = audit.waitBeforeAttempt(from: address, userName: userName) {
             throw RPCError.authenticationFailed(
                 "too many failed sign-ins from \(address); try again in \(Int(wait.rounded(.up))) s"
             )
@@ -119,26 +106,13 @@ enum AuthMethods {
         address: String,
         userName: String?,
         reason: String,
-        _ node: NodeContext,
-        _ throttle: LoginThrottle
+        _ audit: SignInAudit
     ) {
-        throttle.recordFailure(from: address, now: monotonicSeconds())
-        node.events.record(
-            "remoteLoginFailed",
-            [
-                "address": .string(address), "userName": userName.map(JSONValue.string) ?? .null,
-                "reason": .string(reason), "connection": .integer(Int64(session.connectionID)),
-            ]
+        audit.refuse(
+            address: address,
+            userName: userName,
+            reason: reason,
+            details: ["connection": .integer(Int64(session.connectionID))]
         )
-        node.logger.warning(
-            "remote sign-in refused",
-            metadata: ["address": "\(address)", "user": "\(userName ?? "-")", "reason": "\(reason)"]
-        )
-    }
-
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

@@ -19,11 +19,11 @@ import Glibc
 /// API does, and both count against the node's bandwidth limits (a download is outgoing, an upload incoming).
 ///
 /// Authentication per request: `Authorization: Bearer TOKEN` (plus `X-Outpost-Token-Password` for a token that has
-/// one) or `Authorization: Basic` with a remote user's password; failures are throttled per address like sign-ins.
+/// one) or `Authorization: Basic` with a remote user's password; failures go through `SignInAudit` like sign-ins.
 struct FileTransferRoutes: Sendable {
     let node: NodeContext
     let credentials: RemoteCredentials
-    let throttle: LoginThrottle
+    let audit: SignInAudit
     let limiter: BandwidthLimiter
 
     static let prefix = "/v1/files/"
@@ -228,8 +228,7 @@ struct FileTransferRoutes: Sendable {
 
     private func authenticate(_ request: Request, _ context: RemoteRequestContext) async throws -> ControlSession {
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        let now = AuthMethods.monotonicSeconds()
-        if let wait = throttle.waitBeforeAttempt(from: address, now: now) {
+        if let wait = audit.waitBeforeAttempt(from: address, userName: nil) {
             throw HTTPError(
                 .tooManyRequests,
                 headers: [.retryAfter: String(Int(wait.rounded(.up)))],
@@ -268,10 +267,11 @@ struct FileTransferRoutes: Sendable {
             return nil
         }
         guard let outcome, let account = UnixUser.account(named: outcome.userName) else {
-            throttle.recordFailure(from: address, now: now)
-            node.events.record(
-                "remoteLoginFailed",
-                ["address": .string(address), "reason": "HTTP credentials refused", "path": .string(request.uri.path)]
+            audit.refuse(
+                address: address,
+                userName: nil,
+                reason: "HTTP credentials refused",
+                details: ["path": .string(request.uri.path)]
             )
             throw HTTPError(
                 .unauthorized,

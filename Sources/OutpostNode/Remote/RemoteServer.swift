@@ -148,17 +148,8 @@ enum RemoteServer {
     private static func push(_ subscription: StateSubscription, to outbound: WebSocketOutboundWriter) async throws {
         defer { subscription.cancel() }
         while let message = await subscription.next() {
-            switch message {
-            case .updates(let updates):
-                for update in updates {
-                    let text = JSONCoding.serializeToString(
-                        ["jsonrpc": "2.0", "method": "stateUpdate", "params": update.json]
-                    )
-                    try await outbound.write(.text(text))
-                }
-            case .snapshot(let state):
-                let text = JSONCoding.serializeToString(["jsonrpc": "2.0", "method": "stateSnapshot", "params": state])
-                try await outbound.write(.text(text))
+            for notification in message.notifications {
+                try await outbound.write(.text(JSONCoding.serializeToString(notification)))
             }
         }
     }
