@@ -44,11 +44,18 @@ let package = Package(
         // C libraries and syscalls that Swift's Glibc module cannot reach (see ARCHITECTURE.md).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
-        // A small C program, not Swift: it runs before every lane task. SwiftPM links it with swiftc, which adds the
-        // Swift runtime; linked statically, loading it costs nothing (measured: 1.1 ms per launch, against 2.5 ms
-        // with the shared Swift runtime and libstdc++ to load). lld, because gold warns about the static runtime's
-        // unused dlopen.
-        .executableTarget(name: "outpost-launch", linkerSettings: [.unsafeFlags(["-static-executable", "-use-ld=lld"])]),
+        // A small C program, not Swift: it runs before every lane task. It is freestanding (its own `_start`, raw
+        // system calls; see its main.c for why): no stack protector, which would read thread-local storage that no C
+        // library set up, no builtins that could become library calls, and no C start files. SwiftPM links it with
+        // swiftc, which adds the Swift runtime: statically, so there is nothing for a dynamic loader to do, and
+        // none of it runs. lld, because gold warns about the static runtime's unused dlopen.
+        .executableTarget(
+            name: "outpost-launch",
+            cSettings: [.unsafeFlags(["-ffreestanding", "-fno-builtin", "-fno-stack-protector"])],
+            linkerSettings: [
+                .unsafeFlags(["-static-executable", "-use-ld=lld", "-Xclang-linker", "-nostartfiles", "-Xlinker", "--gc-sections"])
+            ]
+        ),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OutpostCore", dependencies: ["CLinuxShims"], swiftSettings: strictSwift),
@@ -216,7 +223,9 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostLanesTests",
-            dependencies: ["OutpostLanes", "OutpostState", "OutpostRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OutpostLanes", "OutpostState", "OutpostRPC", "CLinuxShims", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -119,3 +119,11 @@ long outpost_get_attribute(int fd, const char *name, char *buffer, unsigned long
 int outpost_remove_attribute(int fd, const char *name) {
     return fremovexattr(fd, name);
 }
+
+long outpost_list_attributes(int fd, char *buffer, unsigned long capacity) {
+    return flistxattr(fd, buffer, capacity);
+}
+
+int outpost_rename_noreplace(int old_directory, const char *old_name, int new_directory, const char *new_name) {
+    return renameat2(old_directory, old_name, new_directory, new_name, RENAME_NOREPLACE);
+}

@@ -43,6 +43,26 @@ public enum FileMutations {
         )
     }
 
+    /// Removes everything in an open directory but the entries named in `kept`, leaving the directory itself: how a
+    /// task directory is emptied for reuse. Like `remove`, it never follows a symlink and keeps going past entries it
+    /// cannot remove, which it reports in one error at the end.
+    public static func removeContents(
+        of directory: borrowing OwnedDescriptor,
+        keeping kept: Set<[UInt8]> = [],
+        displayPath: String,
+        control: OperationControl
+    ) throws(FileOperationError) {
+        var names: [[UInt8]] = []
+        try DirectoryReader.forEach(in: directory, path: displayPath) { entry in
+            if !kept.contains(entry.name) { names.append(entry.name) }
+        }
+        var remover = TreeRemover(control: control, displayPath: displayPath)
+        for name in names {
+            try remover.removeEntry(directory, name, relativeName: name.displayName)
+        }
+        try remover.finish()
+    }
+
     /// Removes `path`, recursively for a directory. Symlinks are removed, never followed; a sandbox root is refused.
     /// Everything that can be removed is; what could not be is reported in one error at the end.
     public static func remove(

@@ -62,6 +62,8 @@ public actor LaneSupervisor: Service {
     static let stopReason = "outpostd is stopping"
 
     let dependencies: Dependencies
+    /// Pruned task directories, emptied, for new tasks to take (cleared at start).
+    private let spares: SpareTaskDirectories
     private var store: TaskStore { dependencies.store }
     private var publisher: StatePublisher { dependencies.publisher }
     private var logger: Logger { dependencies.logger }
@@ -80,10 +82,18 @@ public actor LaneSupervisor: Service {
     private var nextFetch: [String: ContinuousClock.Instant] = [:]
     private var fetchBackoff: [String: Duration] = [:]
     private var reportRetryDelay: Duration?
+    /// Local tasks finished since the last prune. Pruning (a query, a delete, the directories' removal) runs once
+    /// per `pruneBatch` of them, or at the next tick, not after every task: for short tasks it cost as much as a
+    /// transition. The state tree may so show up to `pruneBatch` more finished tasks than `finishedKept`, for at
+    /// most a second.
+    private var finishedSincePrune = 0
+    static let pruneBatch = 32
 
     public init(configuration: LaneConfiguration, dependencies: Dependencies) {
         self.configuration = configuration
         self.dependencies = dependencies
+        // Room for two prunes' worth: each prune hands back up to `pruneBatch` directories at once.
+        spares = SpareTaskDirectories(tasksDirectory: dependencies.tasksDirectory, capacity: 2 * Self.pruneBatch)
         (reporterWakeups, reporterWakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -151,6 +161,7 @@ public actor LaneSupervisor: Service {
             logger.warning("task failed: too many restarts", metadata: ["task": "\(record.id ?? 0)"])
             dependencies.recordEvent("taskFinished", Self.eventFields(record))
         }
+        spares.clear()
         benchmark = try await cachedBenchmark()
         let modes = try await store.setting("laneModes")
         publisher.set(["tasks"], to: [:])
@@ -292,7 +303,8 @@ public actor LaneSupervisor: Service {
             ),
             cpus: configuration.cpus,
             settings: dependencies.settings,
-            control: control
+            control: control,
+            spares: spares
         )
         let store = dependencies.store
         let publisher = dependencies.publisher
@@ -344,7 +356,8 @@ public actor LaneSupervisor: Service {
                     ]
                 )
                 if finished.source == TaskStore.localSource {
-                    await prune()
+                    finishedSincePrune += 1
+                    if finishedSincePrune >= Self.pruneBatch { await prune() }
                 } else {
                     reporterWakeup.yield()
                 }
@@ -475,7 +488,12 @@ public actor LaneSupervisor: Service {
             try? await Task.sleep(for: .seconds(1))
             ticks += 1
             guard await tick(retryReports: ticks % 30 == 0) else { return }
+            await pruneFinishedSinceLastPrune()
         }
+    }
+
+    private func pruneFinishedSinceLastPrune() async {
+        if finishedSincePrune > 0 { await prune() }
     }
 
     private func tick(retryReports: Bool) -> Bool {
@@ -487,10 +505,13 @@ public actor LaneSupervisor: Service {
     }
 
     private func prune() async {
+        finishedSincePrune = 0
         guard let removed = try? await store.pruneReported(keep: configuration.finishedKept) else { return }
         for taskID in removed {
             publisher.set(["tasks", String(taskID)], to: nil)
-            try? TaskDirectory(tasksDirectory: dependencies.tasksDirectory, taskID: taskID).remove()
+            if !spares.keep(taskID) {
+                try? TaskDirectory(tasksDirectory: dependencies.tasksDirectory, taskID: taskID).remove()
+            }
         }
     }
 

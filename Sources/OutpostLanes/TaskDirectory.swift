@@ -32,9 +32,11 @@ public struct TaskDirectory: Sendable {
         try SandboxPath("tasks:\(taskID)/\(relative)")
     }
 
-    /// Creates the directories; copies the input files the first time (a restart keeps what the task changed).
-    func prepare(inputs: [TaskSpecification.InputFile]) throws {
-        try FileMutations.makeDirectory(try sandboxPath("slot"), resolver: resolver)
+    /// Creates the directories (a spare pair, when there is one: see `SpareTaskDirectories`); copies the input files
+    /// the first time (a restart keeps what the task changed).
+    func prepare(inputs: [TaskSpecification.InputFile], spares: SpareTaskDirectories? = nil) throws {
+        let taken = access(path, F_OK) != 0 && spares?.take(as: taskID) == true
+        if !taken { try FileMutations.makeDirectory(try sandboxPath("slot"), resolver: resolver) }
         for input in inputs {
             let destination = "\(slot)/\(input.name)"
             if access(destination, F_OK) == 0 { continue }

@@ -78,6 +78,8 @@ struct TaskExecution {
     let cpus: Int
     let settings: ExecutionSettings
     let control: TaskControl
+    /// Emptied task directories to take instead of making new ones.
+    var spares: SpareTaskDirectories?
 
     private struct StreamSummary: Sendable {
         var isError: Bool
@@ -95,7 +97,7 @@ struct TaskExecution {
         onProgress: @Sendable @escaping (Double?, Double) -> Void
     ) async -> TaskOutcome {
         do {
-            try directory.prepare(inputs: specification.inputFiles)
+            try directory.prepare(inputs: specification.inputFiles, spares: spares)
         } catch {
             return TaskOutcome(state: .failed, reason: "cannot prepare the slot directory: \(error)")
         }

@@ -106,3 +106,25 @@ public struct TaskRecord: Sendable, Equatable, FetchableRecord, MutablePersistab
         container["reportedAt"] = reportedAt
     }
 }
+
+extension TaskRecord {
+    /// Writes the columns a transition can change (never the specification, source, reference or creation time),
+    /// with one cached statement: GRDB's generic `update` builds its statement through the persistence container
+    /// on every call, and short tasks make three transitions each.
+    func saveTransition(_ db: Database) throws {
+        guard let id else { throw TaskStoreError("a task without an id cannot be updated") }
+        let statement = try db.cachedStatement(
+            sql: """
+                UPDATE task SET state = ?, lane = ?, attempts = ?, pid = ?, processStartTicks = ?, exitStatus = ?,
+                    signal = ?, reason = ?, stderrTail = ?, progress = ?, runtimeSeconds = ?, startedAt = ?,
+                    finishedAt = ?, reportedAt = ?
+                WHERE id = ?
+                """
+        )
+        try statement.execute(arguments: [
+            state.rawValue, lane, attempts, pid, processStartTicks, exitStatus, signal, reason, stderrTail, progress,
+            runtimeSeconds, startedAt, finishedAt, reportedAt, id,
+        ])
+        guard db.changesCount == 1 else { throw TaskStoreError("task \(id) does not exist") }
+    }
+}

@@ -99,7 +99,7 @@ public final class TaskStore: Sendable {
             record.startedAt = record.startedAt ?? Self.now()
             record.pid = nil
             record.processStartTicks = nil
-            try record.update(db)
+            try record.saveTransition(db)
             return record
         }
     }
@@ -135,7 +135,7 @@ public final class TaskStore: Sendable {
             record.reason = reason
             record.finishedAt = Self.now()
             if record.source == Self.localSource { record.reportedAt = record.finishedAt }
-            try record.update(db)
+            try record.saveTransition(db)
             return record
         }
     }
@@ -159,7 +159,7 @@ public final class TaskStore: Sendable {
                 throw TaskStoreError("task \(id) does not exist")
             }
             record.reportedAt = Self.now()
-            try record.update(db)
+            try record.saveTransition(db)
             return record
         }
     }
@@ -189,7 +189,7 @@ public final class TaskStore: Sendable {
                 }
                 record.pid = nil
                 record.processStartTicks = nil
-                try record.update(db)
+                try record.saveTransition(db)
             }
             return (requeued, failed)
         }
@@ -300,7 +300,7 @@ public final class TaskStore: Sendable {
             try Self.check(record, moving: next)
             record.state = next
             change(&record)
-            try record.update(db)
+            try record.saveTransition(db)
             return record
         }
     }

@@ -45,5 +45,10 @@ int outpost_limit_child(pid_t pid, long long open_files, long long cpu_seconds);
 int outpost_set_attribute(int fd, const char *name, const char *value, unsigned long length);
 long outpost_get_attribute(int fd, const char *name, char *buffer, unsigned long capacity);
 int outpost_remove_attribute(int fd, const char *name);
+/// The names of a file's extended attributes, each ending in NUL (flistxattr): the length, or -1 with errno.
+long outpost_list_attributes(int fd, char *buffer, unsigned long capacity);
+
+/// renameat2 with RENAME_NOREPLACE: fails with EEXIST rather than replace what is at the new name.
+int outpost_rename_noreplace(int old_directory, const char *old_name, int new_directory, const char *new_name);
 
 #endif
