@@ -55,11 +55,12 @@ public final class SpareTaskDirectories: Sendable {
             {
                 return true
             }
-            if errno == EEXIST {
+            // Gone from the spare directory (removed by hand): try the next one. Anything else (the task's
+            // directory exists, the tasks directory is unusable) would fail for every spare alike.
+            guard errno == ENOENT else {
                 pool.withLock { $0.ready.append(name) }
                 return false
             }
-            // Gone from the spare directory (removed by hand): try the next one.
         }
         return false
     }
@@ -67,11 +68,12 @@ public final class SpareTaskDirectories: Sendable {
     /// Empties and resets task `taskID`'s directory and keeps it as a spare. False when it is not kept (enough spares
     /// already, or it could not be emptied or reset): then it is still in place, for the caller to remove.
     public func keep(_ taskID: Int64) -> Bool {
-        guard let name = pool.withLock({ pool -> UInt64? in
-            guard pool.ready.count < capacity else { return nil }
-            pool.nextName += 1
-            return pool.nextName
-        })
+        guard
+            let name = pool.withLock({ pool -> UInt64? in
+                guard pool.ready.count < capacity else { return nil }
+                pool.nextName += 1
+                return pool.nextName
+            })
         else { return false }
         guard reset(taskID),
             outpost_rename_noreplace(AT_FDCWD, "\(tasksDirectory)/\(taskID)", AT_FDCWD, "\(spareDirectory)/\(name)")
@@ -134,9 +136,7 @@ public final class SpareTaskDirectories: Sendable {
 
     /// This process's umask, read without changing it (`umask(2)` can only set it, which would race other threads).
     private static func umask() -> mode_t {
-        guard let status = SmallFile.read("/proc/self/status", limit: 1 << 16) else { return 0o022 }
-        let text = String(decoding: status, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix("Umask:") {
+        for line in SmallFile.lines("/proc/self/status") where line.hasPrefix("Umask:") {
             return mode_t(String(line.dropFirst("Umask:".count).filter { !$0.isWhitespace }), radix: 8) ?? 0o022
         }
         return 0o022

@@ -35,8 +35,10 @@ public struct TaskDirectory: Sendable {
     /// Creates the directories (a spare pair, when there is one: see `SpareTaskDirectories`); copies the input files
     /// the first time (a restart keeps what the task changed).
     func prepare(inputs: [TaskSpecification.InputFile], spares: SpareTaskDirectories? = nil) throws {
-        let taken = access(path, F_OK) != 0 && spares?.take(as: taskID) == true
-        if !taken { try FileMutations.makeDirectory(try sandboxPath("slot"), resolver: resolver) }
+        // A restarted task's directory is already there; `take` never replaces it.
+        if spares?.take(as: taskID) != true {
+            try FileMutations.makeDirectory(try sandboxPath("slot"), resolver: resolver)
+        }
         for input in inputs {
             let destination = "\(slot)/\(input.name)"
             if access(destination, F_OK) == 0 { continue }

@@ -101,11 +101,7 @@ final class LaneHarness: @unchecked Sendable {
 
     func remove() {
         cgroups?.removeDirectory()
-        let words = ["/bin/rm", "-rf", directory]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        if posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 { waitpid(pid, nil, 0) }
+        removeTree(directory)
     }
 
     func submit(_ script: String, limits: TaskLimits = TaskLimits(), outputs: [String] = []) async throws -> Int64 {
@@ -159,4 +155,13 @@ final class LaneHarness: @unchecked Sendable {
     var leftovers: [ProcessTree.Process] {
         ProcessTree.strays(nodeID: nodeID) + (cgroups.map { c in c.taskIDs().flatMap { c.members(taskID: $0) } } ?? [])
     }
+}
+
+/// `rm -rf path`: a test's scratch directory, whatever the tasks left in it.
+func removeTree(_ path: String) {
+    let words = ["/bin/rm", "-rf", path]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var pid: pid_t = 0
+    if posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 { waitpid(pid, nil, 0) }
 }
