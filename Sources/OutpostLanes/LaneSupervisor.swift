@@ -56,7 +56,8 @@ public actor LaneSupervisor: Service {
     enum Decision {
         case stop
         case wait
-        case run(TaskRecord, TaskControl)
+        /// Run the claimed task under the lane configuration of the moment it was claimed.
+        case run(TaskRecord, TaskControl, LaneConfiguration)
     }
 
     static let stopReason = "outpostd is stopping"
@@ -112,6 +113,7 @@ public actor LaneSupervisor: Service {
             }
             group.addTask { await self.reportLoop() }
             group.addTask { await self.tickLoop() }
+            group.addTask { await self.checkLoop() }
             for await id in starts {
                 group.addTask { await self.laneLoop(id) }
             }
@@ -226,8 +228,8 @@ public actor LaneSupervisor: Service {
                 return
             case .wait:
                 guard await iterator.next() != nil else { return }
-            case .run(let record, let control):
-                await execute(record, control: control, lane: id)
+            case .run(let record, let control, let configuration):
+                await execute(record, control: control, lane: id, configuration: configuration)
             }
         }
     }
@@ -249,9 +251,7 @@ public actor LaneSupervisor: Service {
             guard lane.mode == .fold, lane.running == nil, !hold.holds(id) else { return .wait }
             let claimed: TaskRecord?
             do {
-                claimed = try await store.claimNext(lane: id)
-            } catch is CancellationError {
-                return .stop  // outpostd is stopping; nothing was claimed
+                claimed = try store.claimNext(lane: id)
             } catch {
                 logger.error("cannot read the task queue", metadata: ["error": "\(error)"])
                 return .wait
@@ -259,7 +259,7 @@ public actor LaneSupervisor: Service {
             if let record = claimed, let taskID = record.id {
                 guard !stopping, let current = lanes[id], current.mode == .fold, !current.removing, !hold.holds(id)
                 else {
-                    _ = try? await store.requeue(taskID)
+                    _ = try? store.requeue(taskID)
                     return stopping ? .stop : .wait
                 }
                 let control = TaskControl(
@@ -270,14 +270,19 @@ public actor LaneSupervisor: Service {
                 lanes[id]?.running = (record, control)
                 publishTask(record)
                 publishLane(id)
-                return .run(record, control)
+                return .run(record, control, configuration)
             }
             guard await fetchFromWorkSources() else { return .wait }
         }
         return .wait
     }
 
-    private nonisolated func execute(_ record: TaskRecord, control: TaskControl, lane: Int) async {
+    private nonisolated func execute(
+        _ record: TaskRecord,
+        control: TaskControl,
+        lane: Int,
+        configuration: LaneConfiguration
+    ) async {
         guard let taskID = record.id else { return }
         let specification: TaskSpecification
         do {
@@ -291,7 +296,6 @@ public actor LaneSupervisor: Service {
             )
             return
         }
-        let configuration = await configuration
         let execution = TaskExecution(
             taskID: taskID,
             specification: specification,
@@ -311,7 +315,7 @@ public actor LaneSupervisor: Service {
         let key = String(taskID)
         let outcome = await execution.run(
             onStarted: { pid, startTicks in
-                try await store.markRunning(taskID, pid: pid, processStartTicks: startTicks)
+                try store.markRunning(taskID, pid: pid, processStartTicks: startTicks)
                 await self.didStart(taskID, lane: lane, pid: pid)
             },
             onProgress: { progress, runtime in
@@ -342,10 +346,10 @@ public actor LaneSupervisor: Service {
         lanes[id]?.running = nil
         if outcome.state == .aborted && control.abortReason == Self.stopReason {
             // Not the task's fault: it runs again at the next start, and this start does not count.
-            if let requeued = try? await store.requeue(taskID) { publishTask(requeued) }
+            if let requeued = try? store.requeue(taskID) { publishTask(requeued) }
         } else {
             do {
-                let finished = try await store.finish(taskID, outcome: outcome)
+                let finished = try store.finish(taskID, outcome: outcome)
                 publishTask(finished)
                 dependencies.recordEvent("taskFinished", Self.eventFields(finished))
                 logger.info(
@@ -490,6 +494,22 @@ public actor LaneSupervisor: Service {
             guard await tick(retryReports: ticks % 30 == 0) else { return }
             await pruneFinishedSinceLastPrune()
         }
+    }
+
+    /// One clock for the checks of every running task (limits, progress), instead of a timer of each task's own:
+    /// for short tasks, making and cancelling that timer cost more than the check ever did.
+    private nonisolated func checkLoop() async {
+        let interval = dependencies.settings.checkInterval
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            guard await tickRunningTasks() else { return }
+        }
+    }
+
+    private func tickRunningTasks() -> Bool {
+        guard !stopping else { return false }
+        for lane in lanes.values { lane.running?.control.tick() }
+        return true
     }
 
     private func pruneFinishedSinceLastPrune() async {

@@ -14,7 +14,7 @@ public struct ExecutionSettings: Sendable {
     public var outputCapacity: Int64 = 64 << 20
     /// How much of the end of stderr the result report carries.
     public var stderrTailBytes = 64 << 10
-    /// How often limits and progress are checked.
+    /// How often limits and progress of the running tasks are checked.
     public var checkInterval: Duration = .seconds(1)
     /// Between SIGTERM and SIGKILL.
     public var killGrace: Duration = .seconds(10)
@@ -224,7 +224,8 @@ struct TaskExecution {
         return ProcessTree.process(pid)?.startTicks ?? 0
     }
 
-    /// Copies both output streams until the process ends, while a watcher checks limits on every tick or command.
+    /// Copies both output streams until the process ends, while a watcher checks limits on every tick (the lanes'
+    /// clock, `LaneSupervisor.checkLoop`) or command.
     private func watch(
         _ execution: Execution<NoInput, SequenceOutput, SequenceOutput>,
         started: ContinuousClock.Instant,
@@ -246,13 +247,6 @@ struct TaskExecution {
                     tail: tailBytes,
                     isError: true
                 )
-            }
-            group.addTask { [settings, control] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: settings.checkInterval)
-                    control.tick()
-                }
-                return nil
             }
             group.addTask {
                 for await _ in control.wakeups {

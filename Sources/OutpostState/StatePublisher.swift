@@ -124,7 +124,15 @@ public final class StateSubscription: Sendable {
         var needsResync = false
         var waiter: CheckedContinuation<StateMessage?, Never>?
         var cancelled = false
+        /// When `next()` last handed out a message.
+        var lastMessage: ContinuousClock.Instant?
     }
+
+    /// The shortest time between two messages. A busy node changes its tree several times per task, thousands of
+    /// times a second with short tasks; one message (one write, one wake-up of the subscriber) per change cost more
+    /// than the change itself. Updates that come sooner wait, at most this long, and go out together. An update
+    /// after a quiet spell goes out at once.
+    public static let minimumInterval: Duration = .milliseconds(10)
 
     let id: Int
     private let inbox = Mutex(Inbox())
@@ -166,11 +174,17 @@ public final class StateSubscription: Sendable {
     public var backlogCount: Int { inbox.withLock { $0.backlog.count } }
 
     /// The next message: every update waiting (as one batch), a snapshot after an overflow, or nil once cancelled.
+    /// Not sooner than `minimumInterval` after the previous one.
     public func next() async -> StateMessage? {
         enum Ready {
             case message(StateMessage?)
             case resync
         }
+        let last = inbox.withLock { $0.lastMessage }
+        if let last, case let wait = last + Self.minimumInterval - .now, wait > .zero {
+            try? await Task.sleep(for: wait)  // cancelled: the check below returns nil
+        }
+        defer { inbox.withLock { $0.lastMessage = .now } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 // Under the inbox lock: take what is there, or register to be woken by the next delivery.
