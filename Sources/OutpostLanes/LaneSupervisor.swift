@@ -178,20 +178,21 @@ public actor LaneSupervisor: Service {
         started = true
     }
 
-    /// Ends whatever is left in task cgroups (a previous outpostd was killed, or a task's cgroup could not be
-    /// removed) and removes them.
+    /// Ends whatever is left in the lanes' and tasks' cgroups (a previous outpostd was killed, or a process would
+    /// not die) and removes them.
     private func endCgroupLeftovers() async {
         guard let cgroups = dependencies.settings.cgroups else { return }
-        for taskID in cgroups.taskIDs() {
-            let leftovers = await cgroups.end(taskID: taskID, grace: dependencies.settings.killGrace)
+        for group in cgroups.groups() {
+            let leftovers = await cgroups.end(group, grace: dependencies.settings.killGrace, remove: true)
             if !leftovers.isEmpty {
+                let name = String(group.split(separator: "/").last ?? "")
                 logger.warning(
-                    "ended processes left in a task's cgroup",
-                    metadata: ["task": "\(taskID)", "pids": "\(leftovers.map(\.pid))"]
+                    "ended processes left in a task cgroup",
+                    metadata: ["cgroup": "\(name)", "pids": "\(leftovers.map(\.pid))"]
                 )
                 dependencies.recordEvent(
                     "strayProcessesEnded",
-                    ["taskId": .integer(taskID), "pids": .array(leftovers.map { .integer(Int64($0.pid)) })]
+                    ["cgroup": .string(name), "pids": .array(leftovers.map { .integer(Int64($0.pid)) })]
                 )
             }
         }
@@ -245,6 +246,7 @@ public actor LaneSupervisor: Service {
             if lane.removing {
                 lanes[id] = nil
                 lane.wakeup.finish()
+                if let cgroups = dependencies.settings.cgroups { cgroups.remove(cgroups.path(lane: id)) }
                 publisher.set(["lanes", String(id)], to: nil)
                 return .stop
             }
@@ -265,6 +267,7 @@ public actor LaneSupervisor: Service {
                 let control = TaskControl(
                     marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID),
                     taskID: taskID,
+                    lane: id,
                     cgroups: dependencies.settings.cgroups
                 )
                 lanes[id]?.running = (record, control)

@@ -4,16 +4,22 @@ import OutpostCore
 import Glibc
 #endif
 
-/// One cgroup (v2) per task, under the daemon's own cgroup, when outpostd may create cgroups there: as root, or as a
-/// systemd service with `Delegate=yes`, which hands the service its cgroup subtree.
+/// One cgroup (v2) per lane, which its tasks run in one at a time, under the daemon's own cgroup, when outpostd may
+/// create cgroups there: as root, or as a systemd service with `Delegate=yes`, which hands the service its cgroup
+/// subtree.
 ///
 /// A cgroup is what a task cannot leave by `setsid()` or by clearing its environment, so it finds every process the
 /// task ever forked; listing it is one small read, where the session fallback scans all of `/proc`. The task joins
 /// its cgroup before its first instruction (`outpost-launch` writes itself into `cgroup.procs`, then execs the task),
 /// and `cgroup.kill` ends the whole tree at once, even one that forks while it is being ended.
 ///
-/// Layout: `<the daemon's cgroup>/outpost-<node id>/task-<task id>`. The node id keeps two daemons in one cgroup
-/// apart, and stays the same across restarts, so a restarted daemon finds a dead one's leftovers here.
+/// A task ends only once its cgroup is empty, so the next task of the lane starts in an empty cgroup and what is in
+/// there is its own. Should a process outlive that (stuck in the kernel, unkillable), the next task gets a cgroup of
+/// its own instead.
+///
+/// Layout: `<the daemon's cgroup>/outpost-<node id>/lane-<lane id>` (and `task-<task id>` for a task that could not
+/// use its lane's). The node id keeps two daemons in one cgroup apart, and stays the same across restarts, so a
+/// restarted daemon finds a dead one's leftovers here.
 public struct TaskCgroups: Sendable, Equatable {
     /// `<the daemon's cgroup>/outpost-<node id>`.
     public let directory: String
@@ -84,80 +90,89 @@ public struct TaskCgroups: Sendable, Equatable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    // MARK: One task's cgroup
+    // MARK: The cgroups tasks run in
 
+    /// The cgroup lane `lane` runs its tasks in, one after another. Kept from task to task: making and removing a
+    /// cgroup per task cost more than a whole short task's bookkeeping.
+    public func path(lane: Int) -> String {
+        "\(directory)/lane-\(lane)"
+    }
+
+    /// A task's own cgroup, for a task whose lane's cgroup still holds a process that would not die.
     public func path(taskID: Int64) -> String {
         "\(directory)/task-\(taskID)"
     }
 
-    /// Makes the task's cgroup and returns its `cgroup.procs` file, for `outpost-launch`. A cgroup left by an earlier
-    /// attempt is reused: the supervisor ended its processes before this start.
-    func create(taskID: Int64) throws(LaneError) -> String {
-        let path = path(taskID: taskID)
+    /// Makes the cgroup at `path` if it is not there yet, and returns its `cgroup.procs` file, for `outpost-launch`.
+    func create(_ path: String) throws(LaneError) -> String {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-            throw LaneError.system("cannot create the task's cgroup \(path)", errno: errno)
+            throw LaneError.system("cannot create the task cgroup \(path)", errno: errno)
         }
         return path + "/cgroup.procs"
     }
 
-    /// The live processes in the task's cgroup.
-    public func members(taskID: Int64) -> [ProcessTree.Process] {
-        Self.pids(in: path(taskID: taskID)).compactMap { ProcessTree.process($0) }
+    /// The live processes in the cgroup at `path`.
+    public func members(_ path: String) -> [ProcessTree.Process] {
+        Self.pids(in: path).compactMap { ProcessTree.process($0) }
     }
 
-    /// Moves a process into the task's cgroup (when `outpost-launch` could not join it before the exec).
-    func add(_ pid: Int32, taskID: Int64) {
-        _ = Self.write("\(pid)", to: path(taskID: taskID) + "/cgroup.procs")
+    /// Whether any process is in the cgroup at `path` (one small read, no look into `/proc`).
+    func isOccupied(_ path: String) -> Bool {
+        !Self.pids(in: path).isEmpty
     }
 
-    /// Ends every process in the task's cgroup (SIGTERM, then `cgroup.kill` after `grace`) and removes the cgroup.
-    /// Returns the processes it found at first.
+    /// Moves a process into the cgroup at `path` (when `outpost-launch` could not join it before the exec).
+    func add(_ pid: Int32, to path: String) {
+        _ = Self.write("\(pid)", to: path + "/cgroup.procs")
+    }
+
+    /// Ends every process in the cgroup at `path` (SIGTERM, then `cgroup.kill` after `grace`); with `remove`, removes
+    /// the cgroup too. Returns the processes it found at first.
     @discardableResult
-    public func end(taskID: Int64, grace: Duration) async -> [ProcessTree.Process] {
-        let found = members(taskID: taskID)
+    public func end(_ path: String, grace: Duration, remove: Bool) async -> [ProcessTree.Process] {
+        let found = members(path)
         if !found.isEmpty {
             await ProcessTree.end(
                 grace: grace,
-                killAll: { killAll(taskID: taskID) },
-                find: { members(taskID: taskID) }
+                killAll: { killAll(path) },
+                find: { members(path) }
             )
         }
-        remove(taskID: taskID)
+        if remove { self.remove(path) }
         return found
     }
 
-    /// SIGKILL to every process in the task's cgroup at once (`cgroup.kill`, Linux 5.14), or to each one listed on
-    /// an older kernel.
-    public func killAll(taskID: Int64) {
-        let path = path(taskID: taskID)
+    /// SIGKILL to every process in the cgroup at `path` at once (`cgroup.kill`, Linux 5.14), or to each one listed
+    /// on an older kernel.
+    public func killAll(_ path: String) {
         if !Self.write("1", to: path + "/cgroup.kill") {
             for pid in Self.pids(in: path) { kill(pid, SIGKILL) }
         }
     }
 
-    /// Removes the task's cgroup once it is empty (the kernel refuses while a process is in it).
+    /// Removes the cgroup at `path` once it is empty (the kernel refuses while a process is in it).
     @discardableResult
-    public func remove(taskID: Int64) -> Bool {
-        rmdir(path(taskID: taskID)) == 0 || errno == ENOENT
+    public func remove(_ path: String) -> Bool {
+        rmdir(path) == 0 || errno == ENOENT
     }
 
-    /// The tasks that still have a cgroup here: after a crash, where leftovers are looked for.
-    public func taskIDs() -> [Int64] {
+    /// Every lane and task cgroup of this node: after a crash, where leftovers are looked for.
+    public func groups() -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
-        var ids: [Int64] = []
+        var names: [String] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if name.hasPrefix("task-"), let id = Int64(name.dropFirst(5)) { ids.append(id) }
+            if name.hasPrefix("lane-") || name.hasPrefix("task-") { names.append(name) }
         }
-        return ids.sorted()
+        return names.sorted().map { "\(directory)/\($0)" }
     }
 
-    /// Removes the (empty) task cgroups and the node's directory, when outpostd stops with no task running.
+    /// Removes the (empty) lane and task cgroups and the node's directory, when outpostd stops with no task running.
     public func removeDirectory() {
-        for taskID in taskIDs() { remove(taskID: taskID) }
+        for group in groups() { remove(group) }
         rmdir(directory)
     }
 

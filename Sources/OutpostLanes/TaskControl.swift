@@ -7,13 +7,13 @@ import Glibc
 /// The handle a lane keeps on the task it runs: pause, resume and abort reach the task's processes through it, from
 /// any thread, while `TaskExecution` watches it.
 ///
-/// The task's processes are those in its cgroup when it has one (see `TaskCgroups`); otherwise those in its session
-/// or carrying its marker, found by a scan of `/proc`.
+/// The task's processes are those in its cgroup when it has one (its lane's, see `TaskCgroups`); otherwise those in
+/// its session or carrying its marker, found by a scan of `/proc`.
 public final class TaskControl: Sendable {
     private struct State {
         var session: Int32?
-        /// Set once the task's cgroup exists: from then on its processes are found there.
-        var cgroupReady = false
+        /// The task's cgroup, once it exists: from then on its processes are found there.
+        var cgroup: String?
         var startTicks: Int64 = 0
         var paused = false
         var pausedSince: ContinuousClock.Instant?
@@ -25,6 +25,8 @@ public final class TaskControl: Sendable {
 
     let marker: String
     let taskID: Int64
+    /// The lane that runs the task: its cgroup is the task's.
+    let lane: Int
     /// Where the task's cgroup is made; nil when the node tracks tasks by session.
     let cgroups: TaskCgroups?
     private let state = Mutex(State())
@@ -32,9 +34,10 @@ public final class TaskControl: Sendable {
     /// Yields whenever the monitor should look again (a command, or its own tick).
     let wakeups: AsyncStream<Void>
 
-    init(marker: String, taskID: Int64, cgroups: TaskCgroups?) {
+    init(marker: String, taskID: Int64, lane: Int, cgroups: TaskCgroups?) {
         self.marker = marker
         self.taskID = taskID
+        self.lane = lane
         self.cgroups = cgroups
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -91,23 +94,28 @@ public final class TaskControl: Sendable {
 
     /// Moves the task's first process into its cgroup, when the launch could not do it before the exec.
     func joinCgroup(_ pid: Int32) {
-        guard state.withLock({ $0.cgroupReady }), let cgroups else { return }
-        cgroups.add(pid, taskID: taskID)
+        guard let cgroup = state.withLock({ $0.cgroup }), let cgroups else { return }
+        cgroups.add(pid, to: cgroup)
     }
 
-    /// Makes the task's cgroup before the spawn and returns its `cgroup.procs` file, or nil without one (no cgroups
-    /// on this node, or this one could not be made: the task is then tracked by session like on such a node).
+    /// Makes the task's cgroup ready before the spawn and returns its `cgroup.procs` file, or nil without one (no
+    /// cgroups on this node, or this one could not be made: the task is then tracked by session like on such a
+    /// node). It is the lane's, unless a process of an earlier task would not leave that one.
     func prepareCgroup() -> String? {
-        guard let cgroups, let procs = try? cgroups.create(taskID: taskID) else { return nil }
-        state.withLock { $0.cgroupReady = true }
+        guard let cgroups else { return nil }
+        var path = cgroups.path(lane: lane)
+        if cgroups.isOccupied(path) { path = cgroups.path(taskID: taskID) }
+        guard let procs = try? cgroups.create(path) else { return nil }
+        state.withLock { $0.cgroup = path }
         return procs
     }
 
-    /// Ends every process of the task: SIGTERM, then SIGKILL after `grace`; then removes its cgroup.
+    /// Ends every process of the task: SIGTERM, then SIGKILL after `grace`. The lane's cgroup stays for the next
+    /// task; a task's own goes.
     func endProcesses(grace: Duration) async {
-        let (session, startTicks, cgroupReady) = state.withLock { ($0.session, $0.startTicks, $0.cgroupReady) }
-        if cgroupReady, let cgroups {
-            await cgroups.end(taskID: taskID, grace: grace)
+        let (session, startTicks, cgroup) = state.withLock { ($0.session, $0.startTicks, $0.cgroup) }
+        if let cgroup, let cgroups {
+            await cgroups.end(cgroup, grace: grace, remove: cgroup != cgroups.path(lane: lane))
             return
         }
         guard let session else { return }
@@ -116,9 +124,9 @@ public final class TaskControl: Sendable {
 
     /// The resident memory of the task's processes together.
     func residentBytes() -> Int64 {
-        let (session, cgroupReady) = state.withLock { ($0.session, $0.cgroupReady) }
-        if cgroupReady, let cgroups {
-            return cgroups.members(taskID: taskID).reduce(0) { $0 + $1.residentBytes }
+        let (session, cgroup) = state.withLock { ($0.session, $0.cgroup) }
+        if let cgroup, let cgroups {
+            return cgroups.members(cgroup).reduce(0) { $0 + $1.residentBytes }
         }
         return ProcessTree.residentBytes(session: session)
     }
@@ -144,9 +152,9 @@ public final class TaskControl: Sendable {
     }
 
     private func signalMembers(_ signal: Int32) {
-        let (session, startTicks, cgroupReady) = state.withLock { ($0.session, $0.startTicks, $0.cgroupReady) }
-        if cgroupReady, let cgroups {
-            ProcessTree.signal(cgroups.members(taskID: taskID), signal)
+        let (session, startTicks, cgroup) = state.withLock { ($0.session, $0.startTicks, $0.cgroup) }
+        if let cgroup, let cgroups {
+            ProcessTree.signal(cgroups.members(cgroup), signal)
             return
         }
         guard let session else { return }

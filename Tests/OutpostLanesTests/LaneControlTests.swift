@@ -144,15 +144,16 @@ struct LaneControlTests {
                 outputFiles: ["out"]
             )
         ).id!
-        _ = try await first.store.claimNext(lane: 0)
+        _ = try first.store.claimNext(lane: 0)
         mkdir("\(first.directory)/tasks/\(id)", 0o700)
         mkdir(first.slot(id), 0o700)
         // Its process, still running (in its cgroup, or with the marker), as after kill -9 of outpostd.
         let script = ["/bin/sh", "-c", "cd \(first.slot(id)) && touch checkpoint && exec sleep 1000"]
         let stray: pid_t
         if let cgroups = first.cgroups, let launcher = ExecutionSettings.installedLauncher() {
-            mkdir(cgroups.path(taskID: id), 0o755)
-            let procs = cgroups.path(taskID: id) + "/cgroup.procs"
+            // The lane that claimed it (lane 0) ran it in its cgroup.
+            mkdir(cgroups.path(lane: 0), 0o755)
+            let procs = cgroups.path(lane: 0) + "/cgroup.procs"
             stray = try Self.spawn([launcher, procs, "-1", "-1", "0", "--"] + script, environment: [])
         } else {
             stray = try Self.spawn(script, environment: ["OUTPOST_TASK=\(first.nodeID)/\(id)"])
@@ -178,10 +179,10 @@ struct LaneControlTests {
         defer { harness.remove() }
         let id = try await harness.store.insert(TaskSpecification(executable: "/bin/true")).id!
         for _ in 0..<2 {
-            _ = try await harness.store.claimNext(lane: 0)
+            _ = try harness.store.claimNext(lane: 0)
             _ = try await harness.store.recoverInterrupted(maxAttempts: 100)
         }
-        _ = try await harness.store.claimNext(lane: 0)
+        _ = try harness.store.claimNext(lane: 0)
         harness.start()
         let record = try await harness.waitUntilFinished(id)
         try await harness.stop()

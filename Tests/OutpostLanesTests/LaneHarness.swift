@@ -153,7 +153,7 @@ final class LaneHarness: @unchecked Sendable {
 
     /// The processes of this harness's node still carrying a task marker or in a task cgroup.
     var leftovers: [ProcessTree.Process] {
-        ProcessTree.strays(nodeID: nodeID) + (cgroups.map { c in c.taskIDs().flatMap { c.members(taskID: $0) } } ?? [])
+        ProcessTree.strays(nodeID: nodeID) + (cgroups.map { c in c.groups().flatMap { c.members($0) } } ?? [])
     }
 }
 

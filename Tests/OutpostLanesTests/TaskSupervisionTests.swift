@@ -182,9 +182,9 @@ struct TaskSupervisionTests {
         #expect(record.reason == "could not be started: cannot set RLIMIT_CPU: Operation not permitted")
     }
 
-    /// The task is in its cgroup from its first instruction, so whatever it forks at once is in there too.
+    /// The task is in its lane's cgroup from its first instruction, so whatever it forks at once is in there too.
     @Test(.enabled(if: Tracking.cgroupsAvailable))
-    func aTaskIsInItsOwnCgroupFromItsFirstInstruction() async throws {
+    func aTaskIsInItsLanesCgroupFromItsFirstInstruction() async throws {
         let harness = try LaneHarness(tracking: .cgroup)
         defer { harness.remove() }
         harness.start()
@@ -193,10 +193,44 @@ struct TaskSupervisionTests {
         try await harness.stop()
         #expect(record.state == .succeeded, "\(record.reason ?? "")")
         let line = harness.read(harness.slot(id) + "/first").split(separator: "\n").first { $0.hasPrefix("0::") }
-        let expected = "/outpost-\(harness.nodeID)/task-\(id)"
+        let expected = "/outpost-\(harness.nodeID)/lane-\(record.lane ?? -1)"
         #expect(line?.hasSuffix(expected) == true, "\(line ?? "no cgroup v2 line")")
         // A graceful stop leaves no cgroup behind.
         #expect(access(harness.cgroups!.directory, F_OK) != 0)
+    }
+
+    /// A process still in the lane's cgroup (one that outlived its task, stuck in the kernel) is not the next task's:
+    /// that task gets a cgroup of its own, and its end leaves the other process alone.
+    @Test(.enabled(if: Tracking.cgroupsAvailable))
+    func aTaskDoesNotShareItsLanesCgroupWithAnEarlierProcess() async throws {
+        let harness = try LaneHarness(tracking: .cgroup)
+        defer { harness.remove() }
+        harness.start()
+        let first = try await harness.submit("true")
+        _ = try await harness.waitUntilFinished(first)
+        let cgroups = try #require(harness.cgroups)
+        let lingering = try LaneControlTests.spawn(["/bin/sleep", "1000"], environment: [])
+        defer {
+            kill(lingering, SIGKILL)
+            var status: Int32 = 0
+            waitpid(lingering, &status, 0)
+        }
+        let procs = open(cgroups.path(lane: 0) + "/cgroup.procs", O_WRONLY)
+        #expect(procs >= 0)
+        let pid = Array("\(lingering)".utf8)
+        #expect(write(procs, pid, pid.count) == pid.count)
+        close(procs)
+        let second = try await harness.submit("cat /proc/self/cgroup > first")
+        let record = try await harness.waitUntilFinished(second)
+        #expect(record.state == .succeeded, "\(record.reason ?? "")")
+        let line = harness.read(harness.slot(second) + "/first").split(separator: "\n").first { $0.hasPrefix("0::") }
+        #expect(line?.hasSuffix("/outpost-\(harness.nodeID)/task-\(second)") == true, "\(line ?? "no cgroup v2 line")")
+        #expect(LaneHarness.isAlive(lingering))
+        #expect(access(cgroups.path(taskID: second), F_OK) != 0, "a task's own cgroup goes with the task")
+        kill(lingering, SIGKILL)
+        var status: Int32 = 0
+        waitpid(lingering, &status, 0)
+        try await harness.stop()
     }
 
     @Test func aFloodOfStandardOutputIsCappedAndTheTaskCompletes() async throws {
