@@ -31,7 +31,7 @@ public final class TaskControl: Sendable {
     let cgroups: TaskCgroups?
     private let state = Mutex(State())
     private let wake: AsyncStream<Void>.Continuation
-    /// Yields whenever the monitor should look again (a command, or its own tick).
+    /// Yields whenever the monitor should look again (a command, or the lanes' check clock).
     let wakeups: AsyncStream<Void>
 
     init(marker: String, taskID: Int64, lane: Int, cgroups: TaskCgroups?) {

@@ -84,8 +84,8 @@ public final class TaskStore: Sendable {
 
     // The four transitions every task goes through (claim, running, finish, and requeue on a stop) are synchronous:
     // a WAL commit with `synchronous = NORMAL` takes tens of microseconds, less than the two thread hops of GRDB's
-    // async write, which for short tasks were a tenth of the daemon's time per task. The caller's thread blocks for
-    // that long, and only under another writer (a prune, a report) for longer.
+    // async write, which short tasks pay three times each. The caller's thread blocks for that long, and only under
+    // another writer (a prune, a report) for longer.
 
     /// Claims the oldest queued task for `lane`: it becomes `starting`, with one more attempt counted, in the same
     /// transaction that picks it, so two lanes can never take the same task.
