@@ -122,7 +122,7 @@ public struct TaskCgroups: Sendable, Equatable {
     }
 
     /// Moves a process into the cgroup at `path` (when `outpost-launch` could not join it before the exec).
-    func add(_ pid: Int32, to path: String) {
+    public func add(_ pid: Int32, to path: String) {
         _ = Self.write("\(pid)", to: path + "/cgroup.procs")
     }
 

@@ -210,16 +210,15 @@ struct TaskSupervisionTests {
         _ = try await harness.waitUntilFinished(first)
         let cgroups = try #require(harness.cgroups)
         let lingering = try LaneControlTests.spawn(["/bin/sleep", "1000"], environment: [])
-        defer {
+        func reap() {
             kill(lingering, SIGKILL)
             var status: Int32 = 0
             waitpid(lingering, &status, 0)
         }
-        let procs = open(cgroups.path(lane: 0) + "/cgroup.procs", O_WRONLY)
-        #expect(procs >= 0)
-        let pid = Array("\(lingering)".utf8)
-        #expect(write(procs, pid, pid.count) == pid.count)
-        close(procs)
+        defer { reap() }
+        let lane = cgroups.path(lane: 0)
+        cgroups.add(lingering, to: lane)
+        #expect(cgroups.members(lane).map(\.pid) == [lingering])
         let second = try await harness.submit("cat /proc/self/cgroup > first")
         let record = try await harness.waitUntilFinished(second)
         #expect(record.state == .succeeded, "\(record.reason ?? "")")
@@ -227,9 +226,7 @@ struct TaskSupervisionTests {
         #expect(line?.hasSuffix("/outpost-\(harness.nodeID)/task-\(second)") == true, "\(line ?? "no cgroup v2 line")")
         #expect(LaneHarness.isAlive(lingering))
         #expect(access(cgroups.path(taskID: second), F_OK) != 0, "a task's own cgroup goes with the task")
-        kill(lingering, SIGKILL)
-        var status: Int32 = 0
-        waitpid(lingering, &status, 0)
+        reap()  // before the stop, so that the lane's cgroup is empty and goes with it
         try await harness.stop()
     }
 
