@@ -3,6 +3,9 @@ struct JSONTextParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    /// Members of the objects being parsed, innermost last: each object's dictionary is made at its closing brace
+    /// with the exact capacity, rather than grown (and rehashed) one member at a time.
+    private var pendingMembers: [(key: String, value: JSONValue)] = []
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -66,13 +69,13 @@ struct JSONTextParser {
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(members)
+            return .object([:])
         }
+        let base = pendingMembers.count
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
@@ -81,8 +84,7 @@ struct JSONTextParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil { throw fail("duplicate member name '\(key)'") }
+            pendingMembers.append((key, try parseValue()))
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -90,6 +92,11 @@ struct JSONTextParser {
                 continue
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+            var members = [String: JSONValue](minimumCapacity: pendingMembers.count - base)
+            for member in pendingMembers[base...] where members.updateValue(member.value, forKey: member.key) != nil {
+                throw fail("duplicate member name '\(member.key)'")
+            }
+            pendingMembers.removeSubrange(base...)
             index += 1
             depth -= 1
             return .object(members)
@@ -125,15 +132,19 @@ struct JSONTextParser {
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
+        var allBytes: UInt8 = 0
         // Fast path: no escapes.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // ASCII (names, keys, numbers as text) is valid UTF-8 as it stands: no validation pass for it.
+                if allBytes < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 guard let text = String(validating: slice, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
                 return text
             }
+            allBytes |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in string") }
             index += 1
@@ -235,6 +246,15 @@ struct JSONTextParser {
             }
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+        }
+        // Up to 18 digits always fit in an Int64: read them in place, without making a String.
+        if isInteger && index - start <= 18 {
+            let negative = bytes[start] == UInt8(ascii: "-")
+            var magnitude: Int64 = 0
+            for position in (negative ? start + 1 : start)..<index {
+                magnitude = magnitude * 10 + Int64(bytes[position] - UInt8(ascii: "0"))
+            }
+            return .integer(negative ? -magnitude : magnitude)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let integer = Int64(text) { return .integer(integer) }

@@ -1,3 +1,4 @@
+import NIOCore
 import OutpostCore
 import OutpostRPC
 import Synchronization
@@ -47,7 +48,8 @@ public final class EventLog: Sendable {
     }
 
     private struct Storage {
-        var events: [Event] = []
+        /// A ring: dropping the oldest event when full costs O(1), not a shift of `capacity` events.
+        var events = CircularBuffer<Event>()
         var linesInFile = 0
         var descriptor: Int32 = -1
         var lastTimestamp: Int64 = 0
@@ -66,7 +68,7 @@ public final class EventLog: Sendable {
         var storage = Storage()
         let older = try Self.readEvents(previousPath)
         let current = try Self.readEvents(path)
-        storage.events = Array((older + current).suffix(self.capacity))
+        storage.events = CircularBuffer((older + current).suffix(self.capacity))
         storage.linesInFile = current.count
         storage.lastTimestamp = storage.events.last?.timestamp ?? 0
         storage.descriptor = try Self.openForAppend(path)
@@ -107,13 +109,13 @@ public final class EventLog: Sendable {
         caller: CallerIdentity,
         superuser: Bool
     ) -> [Event] {
-        let matches = storage.withLock { storage in
-            storage.events.filter { event in
+        let matches: [Event] = storage.withLock { storage in
+            storage.events.lazy.filter { event in
                 (superuser || event.ownerUID == caller.uid)
                     && (name == nil || event.name == name)
                     && (before == nil || event.timestamp < before!)
                     && (after == nil || event.timestamp > after!)
-            }
+            }.map { $0 }
         }
         guard let limit else { return matches }
         return Array(matches.suffix(limit))
