@@ -106,6 +106,28 @@ struct JSONCodingTests {
         #expect(throws: JSONParseError.self) { try JSONCoding.parse(Array(#"{"a":1,"a":2}"#.utf8)) }
     }
 
+    /// Members wait on one stack shared by every nesting level: a key may repeat across levels, never within one.
+    @Test func nestedObjectsKeepTheirOwnMembers() throws {
+        let parsed = try JSONCoding.parse(Array(#"{"a":{"a":1,"b":{"a":2}},"b":[{"a":3},{}],"c":4}"#.utf8))
+        #expect(parsed == ["a": ["a": 1, "b": ["a": 2]], "b": [["a": 3], [:]], "c": 4])
+        #expect(throws: JSONParseError.self) { try JSONCoding.parse(Array(#"{"x":{"a":1,"a":2},"y":1}"#.utf8)) }
+        #expect(throws: JSONParseError.self) { try JSONCoding.parse(Array(#"{"a":1,"b":{"c":1},"a":2}"#.utf8)) }
+    }
+
+    /// 18 digits are read in place; longer numbers (and a sign that makes 19 characters) take the general path.
+    @Test func integersAtTheInPlaceLimitAreExact() throws {
+        for number: Int64 in [999_999_999_999_999_999, -999_999_999_999_999_999, 1_000_000_000_000_000_000, -0] {
+            #expect(try JSONCoding.parse(Array(String(number).utf8)) == .integer(number))
+        }
+        #expect(try JSONCoding.parse(Array("-0".utf8)) == .integer(0))
+        #expect(try JSONCoding.parse(Array("99999999999999999999".utf8)) == .double(1e20))
+    }
+
+    @Test func nonASCIIStringsAreKeptAndASCIIOnesCopied() throws {
+        #expect(try JSONCoding.parse(Array(#"{"café":"naïve","k":"plain"}"#.utf8)) == ["café": "naïve", "k": "plain"])
+        #expect(throws: JSONParseError.self) { try JSONCoding.parse([0x22, 0x61, 0xC3, 0x22]) }  // a cut-off é
+    }
+
     @Test func invalidUTF8IsRefused() {
         #expect(throws: JSONParseError.self) { try JSONCoding.parse([0x22, 0xFF, 0x22]) }
     }

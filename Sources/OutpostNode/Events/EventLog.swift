@@ -109,13 +109,15 @@ public final class EventLog: Sendable {
         caller: CallerIdentity,
         superuser: Bool
     ) -> [Event] {
-        let matches: [Event] = storage.withLock { storage in
-            storage.events.lazy.filter { event in
-                (superuser || event.ownerUID == caller.uid)
-                    && (name == nil || event.name == name)
-                    && (before == nil || event.timestamp < before!)
-                    && (after == nil || event.timestamp > after!)
-            }.map { $0 }
+        let matches = storage.withLock { storage in
+            Array(
+                storage.events.lazy.filter { event in
+                    (superuser || event.ownerUID == caller.uid)
+                        && (name == nil || event.name == name)
+                        && (before == nil || event.timestamp < before!)
+                        && (after == nil || event.timestamp > after!)
+                }
+            )
         }
         guard let limit else { return matches }
         return Array(matches.suffix(limit))
