@@ -2,8 +2,11 @@ import OutpostRPC
 
 /// How lanes and tasks appear in the node's state tree (`lanes.<id>`, `tasks.<id>`). Keys are camelCase without `-`.
 enum LaneStateTree {
+    /// - Parameter specification: the record's specification when the caller has it decoded already (the lanes do,
+    ///   for the task they run); otherwise it is decoded from the record.
     static func task(
         _ record: TaskRecord,
+        specification: TaskSpecification? = nil,
         paused: Bool = false,
         progress: Double? = nil,
         runtime: Double? = nil
@@ -20,7 +23,7 @@ enum LaneStateTree {
             "created": .double(record.createdAt),
             "reported": .bool(record.reportedAt != nil),
         ]
-        if let specification = try? record.decodedSpecification() {
+        if let specification = specification ?? (try? record.decodedSpecification()) {
             object["executable"] = .string(specification.executable)
             if let name = specification.name { object["name"] = .string(name) }
         }

@@ -45,10 +45,20 @@ public actor LaneSupervisor: Service {
         }
     }
 
+    /// The task a lane runs, from its claim to its end.
+    struct Running: Sendable {
+        var record: TaskRecord
+        let control: TaskControl
+        /// Decoded once, at the claim: the execution and every publish of the task use it.
+        let specification: Result<TaskSpecification, any Error>
+
+        var decodedSpecification: TaskSpecification? { try? specification.get() }
+    }
+
     private struct Lane {
         var mode: LaneMode
         var removing = false
-        var running: (record: TaskRecord, control: TaskControl)?
+        var running: Running?
         let wakeup: AsyncStream<Void>.Continuation
         let wakeups: AsyncStream<Void>
     }
@@ -57,7 +67,7 @@ public actor LaneSupervisor: Service {
         case stop
         case wait
         /// Run the claimed task under the lane configuration of the moment it was claimed.
-        case run(TaskRecord, TaskControl, LaneConfiguration)
+        case run(Running, LaneConfiguration)
     }
 
     static let stopReason = "outpostd is stopping"
@@ -223,14 +233,23 @@ public actor LaneSupervisor: Service {
     private nonisolated func laneLoop(_ id: Int) async {
         guard let wakeups = await wakeups(of: id) else { return }
         var iterator = wakeups.makeAsyncIterator()
+        // What `finish` decided already when it claimed the lane's next task with the end of the last one.
+        var decided: Decision?
         while true {
-            switch await decide(id) {
+            let decision: Decision
+            if let next = decided {
+                decision = next
+                decided = nil
+            } else {
+                decision = await decide(id)
+            }
+            switch decision {
             case .stop:
                 return
             case .wait:
                 guard await iterator.next() != nil else { return }
-            case .run(let record, let control, let configuration):
-                await execute(record, control: control, lane: id, configuration: configuration)
+            case .run(let running, let configuration):
+                decided = await execute(running, lane: id, configuration: configuration)
             }
         }
     }
@@ -259,45 +278,60 @@ public actor LaneSupervisor: Service {
                 return .wait
             }
             if let record = claimed, let taskID = record.id {
-                guard !stopping, let current = lanes[id], current.mode == .fold, !current.removing, !hold.holds(id)
-                else {
+                guard takesWork(id) else {
                     _ = try? store.requeue(taskID)
                     return stopping ? .stop : .wait
                 }
-                let control = TaskControl(
-                    marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID),
-                    taskID: taskID,
-                    lane: id,
-                    cgroups: dependencies.settings.cgroups
-                )
-                lanes[id]?.running = (record, control)
-                publishTask(record)
-                publishLane(id)
-                return .run(record, control, configuration)
+                return begin(record, lane: id)
             }
             guard await fetchFromWorkSources() else { return .wait }
         }
         return .wait
     }
 
+    /// Whether lane `id` may take a task now.
+    private func takesWork(_ id: Int) -> Bool {
+        guard !stopping, let lane = lanes[id] else { return false }
+        return lane.mode == .fold && !lane.removing && lane.running == nil && !hold.holds(id)
+    }
+
+    /// Makes a claimed task the lane's running one and publishes both.
+    private func begin(_ record: TaskRecord, lane id: Int) -> Decision {
+        let taskID = record.id ?? 0
+        let running = Running(
+            record: record,
+            control: TaskControl(
+                marker: ProcessTree.marker(nodeID: dependencies.settings.nodeID, taskID: taskID),
+                taskID: taskID,
+                lane: id,
+                cgroups: dependencies.settings.cgroups
+            ),
+            specification: Result { try record.decodedSpecification() }
+        )
+        lanes[id]?.running = running
+        publishTask(record, specification: running.decodedSpecification)
+        publishLane(id)
+        return .run(running, configuration)
+    }
+
+    /// Runs the task to its end; returns what the lane does next when `finish` already knows it.
     private nonisolated func execute(
-        _ record: TaskRecord,
-        control: TaskControl,
+        _ running: Running,
         lane: Int,
         configuration: LaneConfiguration
-    ) async {
-        guard let taskID = record.id else { return }
+    ) async -> Decision? {
+        let record = running.record
+        let control = running.control
+        guard let taskID = record.id else { return nil }
         let specification: TaskSpecification
         do {
-            specification = try record.decodedSpecification()
+            specification = try running.specification.get()
         } catch {
-            await finish(
-                record,
+            return await finish(
+                running,
                 lane: lane,
-                control: control,
                 outcome: TaskOutcome(state: .failed, reason: "its stored specification does not parse: \(error)")
             )
-            return
         }
         let execution = TaskExecution(
             taskID: taskID,
@@ -326,7 +360,7 @@ public actor LaneSupervisor: Service {
                 publisher.set(["tasks", key, "runtime"], to: .double((runtime * 10).rounded() / 10))
             }
         )
-        await finish(record, lane: lane, control: control, outcome: outcome)
+        return await finish(running, lane: lane, outcome: outcome)
     }
 
     private func didStart(_ taskID: Int64, lane: Int, pid: Int32) async {
@@ -334,7 +368,7 @@ public actor LaneSupervisor: Service {
         running.record.state = .running
         running.record.pid = pid
         lanes[lane]?.running = running
-        publishTask(running.record, paused: running.control.isPaused)
+        publishTask(running.record, specification: running.decodedSpecification, paused: running.control.isPaused)
         dependencies.recordEvent(
             "taskStarted",
             [
@@ -344,16 +378,26 @@ public actor LaneSupervisor: Service {
         )
     }
 
-    private func finish(_ record: TaskRecord, lane id: Int, control: TaskControl, outcome: TaskOutcome) async {
-        guard let taskID = record.id else { return }
+    /// Records the end of the lane's task and, when the lane goes on taking work, claims its next task in the same
+    /// transaction; returns that decision (nil: the lane decides anew).
+    private func finish(_ running: Running, lane id: Int, outcome: TaskOutcome) async -> Decision? {
+        let record = running.record
+        guard let taskID = record.id else { return nil }
         lanes[id]?.running = nil
-        if outcome.state == .aborted && control.abortReason == Self.stopReason {
+        var next: Decision?
+        if outcome.state == .aborted && running.control.abortReason == Self.stopReason {
             // Not the task's fault: it runs again at the next start, and this start does not count.
-            if let requeued = try? store.requeue(taskID) { publishTask(requeued) }
+            if let requeued = try? store.requeue(taskID) {
+                publishTask(requeued, specification: running.decodedSpecification)
+            }
         } else {
             do {
-                let finished = try store.finish(taskID, outcome: outcome)
-                publishTask(finished)
+                let (finished, claimed) = try store.finish(
+                    taskID,
+                    outcome: outcome,
+                    claimingNextFor: takesWork(id) ? id : nil
+                )
+                publishTask(finished, specification: running.decodedSpecification)
                 dependencies.recordEvent("taskFinished", Self.eventFields(finished))
                 logger.info(
                     "task finished",
@@ -362,6 +406,7 @@ public actor LaneSupervisor: Service {
                         "reason": "\(finished.reason ?? "")",
                     ]
                 )
+                if let claimed { next = begin(claimed, lane: id) }
                 if finished.source == TaskStore.localSource {
                     finishedSincePrune += 1
                     if finishedSincePrune >= Self.pruneBatch { await prune() }
@@ -373,11 +418,14 @@ public actor LaneSupervisor: Service {
             }
         }
         if lanes[id]?.mode == .finish {
-            lanes[id]?.mode = .pause
+            lanes[id]?.mode = .pause  // `takesWork` said no: nothing was claimed
             await persistModes()
         }
-        publishLane(id)
-        lanes[id]?.wakeup.yield()
+        if next == nil {
+            publishLane(id)
+            lanes[id]?.wakeup.yield()
+        }
+        return next
     }
 
     // MARK: Work sources and reports
@@ -611,7 +659,9 @@ public actor LaneSupervisor: Service {
             lanes[id]?.mode = mode
             if let control = lanes[id]?.running?.control {
                 if mode == .pause || hold.pausesRunning(id) { control.pause() } else { control.resume() }
-                if let record = lanes[id]?.running?.record { publishTask(record, paused: control.isPaused) }
+                if let running = lanes[id]?.running {
+                    publishTask(running.record, specification: running.decodedSpecification, paused: control.isPaused)
+                }
             } else if mode == .finish {
                 lanes[id]?.mode = .pause  // nothing to finish
             }
@@ -674,7 +724,7 @@ public actor LaneSupervisor: Service {
             if let running = lane.running {
                 let control = running.control
                 if lane.mode == .pause || new.pausesRunning(id) { control.pause() } else { control.resume() }
-                publishTask(running.record, paused: control.isPaused)
+                publishTask(running.record, specification: running.decodedSpecification, paused: control.isPaused)
             }
             publishLane(id)
             if old.holds(id) && !new.holds(id) { lane.wakeup.yield() }
@@ -708,9 +758,12 @@ public actor LaneSupervisor: Service {
         }
     }
 
-    private func publishTask(_ record: TaskRecord, paused: Bool = false) {
+    private func publishTask(_ record: TaskRecord, specification: TaskSpecification? = nil, paused: Bool = false) {
         guard let id = record.id else { return }
-        publisher.set(["tasks", String(id)], to: LaneStateTree.task(record, paused: paused))
+        publisher.set(
+            ["tasks", String(id)],
+            to: LaneStateTree.task(record, specification: specification, paused: paused)
+        )
     }
 
     private func publishLane(_ id: Int) {
