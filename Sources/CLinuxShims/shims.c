@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -31,6 +32,14 @@ int outpost_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
 }
 
 const unsigned long long outpost_resolve_no_symlinks = RESOLVE_NO_SYMLINKS;
+
+long long outpost_file_system_type(int fd) {
+    struct statfs system;
+    if (fstatfs(fd, &system) != 0) {
+        return -1;
+    }
+    return (long long)system.f_type;
+}
 
 int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long extra_resolve) {
     struct open_how how;

@@ -17,18 +17,78 @@ public enum FileListing {
         if directoryItself {
             return [try describe(path, resolver: resolver, caller: caller)]
         }
+        let directory = try openDirectory(path, resolver: resolver)
+        return try entries(of: directory, path: path, caller: caller, control: control)
+    }
+
+    /// `list`, but only for a small directory: one whose size (as `stat` gives it) is at most
+    /// `maximumDirectoryBytes`, a few hundred entries at most on the common file systems. Nil for a larger one, which
+    /// is left to a worker thread. The control server lists small directories where the request arrives, with no
+    /// hand-off: a listing of a hundred entries costs less than the hand-off.
+    public static func listIfSmall(
+        _ path: SandboxPath,
+        directoryItself: Bool,
+        resolver: SandboxResolver,
+        caller: FileCaller,
+        maximumDirectoryBytes: Int,
+        control: OperationControl
+    ) throws(FileOperationError) -> [FileEntry]? {
+        if directoryItself {
+            return [try describe(path, resolver: resolver, caller: caller)]
+        }
+        let directory = try openDirectory(path, resolver: resolver)
+        var status = stat()
+        guard fstat(directory.raw, &status) == 0, status.st_size <= maximumDirectoryBytes,
+            !isOnNetworkFileSystem(directory)
+        else { return nil }
+        return try entries(of: directory, path: path, caller: caller, control: control)
+    }
+
+    /// NFS, SMB, FUSE, 9p, Ceph, AFS and the like: a stat there waits on a server, however small the directory, so
+    /// its listings always go to a worker thread.
+    static func isOnNetworkFileSystem(_ directory: borrowing OwnedDescriptor) -> Bool {
+        let type = outpost_file_system_type(directory.raw)
+        return type < 0 || networkFileSystemTypes.contains(Int(type))
+    }
+
+    private static let networkFileSystemTypes: Set<Int> = [
+        0x6969,  // NFS
+        0xFF53_4D42,  // CIFS
+        0xFE53_4D42,  // SMB2
+        0x517B,  // SMB
+        0x6573_5546,  // FUSE
+        0x0102_1997,  // 9P
+        0x00C3_6400,  // Ceph
+        0x5346_414F,  // AFS
+        0x0BD0_0BD0,  // Lustre
+        0x4750_4653,  // GPFS
+    ]
+
+    private static func openDirectory(
+        _ path: SandboxPath,
+        resolver: SandboxResolver
+    ) throws(FileOperationError) -> OwnedDescriptor {
         let root = try resolver.openRoot(of: path)
-        let directory = try SandboxResolver.openBeneath(
+        return try SandboxResolver.openBeneath(
             root,
             path.relative,
             flags: O_RDONLY | O_DIRECTORY,
             displayPath: path.text
         )
+    }
+
+    private static func entries(
+        of directory: borrowing OwnedDescriptor,
+        path: SandboxPath,
+        caller: FileCaller,
+        control: OperationControl
+    ) throws(FileOperationError) -> [FileEntry] {
         var entries: [FileEntry] = []
+        let fd = directory.raw
         try DirectoryReader.forEach(in: directory, path: path.text) { entry throws(FileOperationError) in
             try control.checkCancelled(path.text)
             var status = stat()
-            let result = entry.name.withCName { fstatat(directory.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }
+            let result = entry.name.withCName { fstatat(fd, $0, &status, AT_SYMLINK_NOFOLLOW) }
             // An entry removed between readdir and fstatat is simply gone.
             guard result == 0 else { return }
             entries.append(FileEntry(name: entry.name.displayName, status: status, caller: caller))

@@ -28,6 +28,28 @@ struct ControlProtocolTests {
         #expect(try daemon.stop() == 0)
     }
 
+    /// Requests that can be answered at once (echo, a small ls, a finished result) are answered on the event loop,
+    /// the others by the connection's task: a client that sends several lines at once still gets its answers in the
+    /// order it asked.
+    @Test("pipelined requests are answered in order, whether answered at once or after a wait")
+    func pipelinedRequestsAreAnsweredInOrder() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        _ = try client.call("superuser")
+        var lines = ""
+        for id in 1...6 {
+            // A slow request, then immediate ones behind it; then immediate ones alone.
+            let method = id == 2 ? #""sleep","params":{"milliseconds":300}"# : #""echo","params":{"text":"\#(id)"}"#
+            lines += #"{"jsonrpc":"2.0","id":\#(id),"method":\#(method)}"# + "\n"
+        }
+        lines += #"{"jsonrpc":"2.0","id":7,"method":"lsAsync","params":{"path":"/tmp"}}"# + "\n"
+        try client.sendRaw(Array(lines.utf8))
+        var answered: [Int64] = []
+        for _ in 1...7 { answered.append(try client.readMessage()["id"]?.integerValue ?? -1) }
+        #expect(answered == [1, 2, 3, 4, 5, 6, 7])
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test("a 2 MiB line gets an error and the connection is closed; others are unaffected")
     func oversizedLine() throws {
         let daemon = try Daemon()

@@ -74,21 +74,17 @@ extension FileRequestTests {
         ]
         for name in awkward { createFile(in: tree, named: name, contents: "xy") }
 
-        for directory in [tree, tree + "/sub"] {
-            let relative = String(directory.dropFirst(sandbox.count + 1))
-            let listing = try run(client, "lsAsync", ["path": .string("data:" + relative)])
-            var listed: [[UInt8]: (type: Int64, size: Int64)] = [:]
-            for file in listing["files"]?.arrayValue ?? [] {
-                let name = nameBytes(file["name"]?.stringValue ?? "")
-                #expect(listed[name] == nil, "\(name) listed twice")
-                listed[name] = (file["type"]?.integerValue ?? -1, file["size"]?.integerValue ?? -1)
-            }
-            let walked = walkDirectory(directory)
-            #expect(Set(listed.keys) == Set(walked.keys), "names in \(relative)")
-            for (name, expected) in walked {
-                #expect(listed[name]?.type == expected.type && listed[name]?.size == expected.size, "\(name)")
-            }
+        // Small directories are listed where the request arrives, larger ones (over 8 KiB) by a worker: both the
+        // same way, checked first with the tree as it is, then with the top directory grown past that size.
+        try compareListings(of: [tree, tree + "/sub"], in: sandbox, client: client)
+        for index in 0..<600 {
+            createFile(in: tree, named: Array("filler-\(index)-".utf8) + [UInt8](repeating: 0x66, count: 30))
         }
+        var status = stat()
+        stat(tree, &status)
+        #expect(status.st_size > 8192, "the grown directory is large enough for the worker pool")
+        try compareListings(of: [tree], in: sandbox, client: client)
+
         // Regular files' apparent sizes, the hard-linked file once, links not followed (GNU `du -sb` would also add
         // the directories' and links' own sizes).
         let expected: Int64 = 12 + (10 << 30) + 1000 + 2 * Int64(awkward.count)
@@ -110,6 +106,25 @@ extension FileRequestTests {
         #expect(!fileExists(tree + "/sub"))
         #expect(fileExists(tree + "/hardlink"))
         #expect(try daemon.stop() == 0)
+    }
+
+    /// Lists each directory through the API and compares name bytes, types and sizes with the test's own walk.
+    func compareListings(of directories: [String], in sandbox: String, client: ControlClient) throws {
+        for directory in directories {
+            let relative = String(directory.dropFirst(sandbox.count + 1))
+            let listing = try run(client, "lsAsync", ["path": .string("data:" + relative)])
+            var listed: [[UInt8]: (type: Int64, size: Int64)] = [:]
+            for file in listing["files"]?.arrayValue ?? [] {
+                let name = nameBytes(file["name"]?.stringValue ?? "")
+                #expect(listed[name] == nil, "\(name) listed twice")
+                listed[name] = (file["type"]?.integerValue ?? -1, file["size"]?.integerValue ?? -1)
+            }
+            let walked = walkDirectory(directory)
+            #expect(Set(listed.keys) == Set(walked.keys), "names in \(relative)")
+            for (name, expected) in walked {
+                #expect(listed[name]?.type == expected.type && listed[name]?.size == expected.size, "\(name)")
+            }
+        }
     }
 
     @Test("a symlink swapped in while rm or du runs never leads outside")

@@ -24,6 +24,9 @@ int outpost_build_id(unsigned char *buffer, int capacity);
 /// Returns freed heap memory to the kernel (malloc_trim(0)); glibc otherwise keeps it in per-thread arenas.
 void outpost_release_free_memory(void);
 
+/// The magic number of the file system `fd` is on (fstatfs(2)'s f_type), or -1 with errno set.
+long long outpost_file_system_type(int fd);
+
 /// O_PATH and AT_EMPTY_PATH, which need _GNU_SOURCE.
 extern const int outpost_o_path;
 extern const int outpost_at_empty_path;

@@ -9,11 +9,11 @@ import Glibc
 /// The foundation's control-API methods: `echo`, `getServerInfo` and `superuser`.
 enum ControlMethods {
     static func make(node: NodeContext) -> [RPCMethod<ControlSession>] {
-        [
-            RPCMethod("echo", parameters: ["text"]) { params, _ in
-                guard let text = try params.optionalString("text") else { return .null }
-                return .string(text)
-            },
+        @Sendable func echo(_ params: RPCParams, _: ControlSession) throws -> SerializedJSON {
+            SerializedJSON(try params.optionalString("text").map(JSONValue.string) ?? .null)
+        }
+        return [
+            RPCMethod("echo", parameters: ["text"], serialized: { try echo($0, $1) }, immediate: echo),
             RPCMethod("getServerInfo") { _, session in
                 var info: [String: JSONValue] = [
                     "name": .string(node.settings.current.effectiveNodeName),

@@ -20,7 +20,7 @@ import OutpostService
 /// closed), at most `max_message_bytes` per line (a longer one gets an error and the connection is closed), and one
 /// request at a time per connection, so a client that does not read its answers stalls only itself.
 public final class ControlServer: Service, HealthCheck {
-    typealias Connection = NIOAsyncChannel<ControlFrame, ByteBuffer>
+    typealias Connection = NIOAsyncChannel<ControlFrame, ControlOutput>
     typealias Accepted = (connection: Connection, caller: CallerIdentity?)
 
     private let serverChannel: NIOAsyncChannel<Accepted, Never>
@@ -69,8 +69,9 @@ public final class ControlServer: Service, HealthCheck {
                 ) { fd in
                     peerIdentity(fd)
                 }
-                try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximumLineLength))
+                try channel.pipeline.syncOperations.addHandlers(
+                    ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximumLineLength)),
+                    ControlFastPath(dispatcher: dispatcher)
                 )
                 let connection = try Connection(wrappingChannelSynchronously: channel)
                 return (connection, caller ?? nil)
@@ -147,7 +148,7 @@ public final class ControlServer: Service, HealthCheck {
         do {
             try await accepted.connection.executeThenClose { inbound, outbound in
                 guard let caller = accepted.caller else {
-                    try await outbound.write(errorLine(.internalError("cannot read the caller's credentials")))
+                    try await outbound.write(.push(errorLine(.internalError("cannot read the caller's credentials"))))
                     return
                 }
                 guard active <= limits.maxConnections else {
@@ -156,20 +157,24 @@ public final class ControlServer: Service, HealthCheck {
                         metadata: ["max_connections": "\(limits.maxConnections)"]
                     )
                     try await outbound.write(
-                        errorLine(
-                            .limitExceeded(
-                                "too many connections (max_connections = \(limits.maxConnections)); try again later"
+                        .push(
+                            errorLine(
+                                .limitExceeded(
+                                    "too many connections (max_connections = \(limits.maxConnections)); try again later"
+                                )
                             )
                         )
                     )
                     return
                 }
                 let session = ControlSession(caller: caller, connectionID: connectionID)
+                try await outbound.write(.admit(session))
                 try await withThrowingDiscardingTaskGroup { group in
                     defer { group.cancelAll() }
                     for try await frame in inbound.cancelOnGracefulShutdown() {
-                        guard let reply = await answer(frame, session: session) else { continue }
-                        try await outbound.write(reply.line)
+                        let reply = await answer(frame, session: session)
+                        try await outbound.write(.reply(reply?.line))
+                        guard let reply else { continue }
                         // After subscribeState's snapshot went out: push the updates that follow, beside the requests.
                         if let subscription = session.takeSubscription() {
                             group.addTask { try await Self.push(subscription, to: outbound) }
@@ -223,7 +228,7 @@ public final class ControlServer: Service, HealthCheck {
     /// updates of one batch go out as one write.
     private static func push(
         _ subscription: StateSubscription,
-        to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        to outbound: NIOAsyncChannelOutboundWriter<ControlOutput>
     ) async throws {
         defer { subscription.cancel() }
         while let message = await subscription.next() {
@@ -232,7 +237,7 @@ public final class ControlServer: Service, HealthCheck {
                 buffer.writeBytes(JSONCoding.serialize(notification))
                 buffer.writeInteger(UInt8(ascii: "\n"))
             }
-            try await outbound.write(buffer)
+            try await outbound.write(.push(buffer))
         }
     }
 

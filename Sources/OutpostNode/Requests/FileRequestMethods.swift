@@ -15,7 +15,9 @@ enum FileRequestMethods {
             _ summary: [String: JSONValue] = [:],
             _ work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
         ) async throws -> JSONValue {
-            let id = try await registry.submit(method: method, owner: session.caller, summary: summary, work: work)
+            let id = try await registry.submit(method: method, owner: session.caller, summary: summary) {
+                control throws(FileOperationError) in .value(try work(control))
+            }
             return ["requestId": .integer(id)]
         }
         @Sendable func resolver(for session: ControlSession) -> SandboxResolver {
@@ -29,23 +31,75 @@ enum FileRequestMethods {
             }
         }
 
-        return [
-            RPCMethod("lsAsync", parameters: ["path", "directory"]) { params, session in
-                let path = try sandboxPath(params, "path")
-                let directory = try params.optionalBool("directory") ?? false
-                let (resolver, caller) = (resolver(for: session), session.fileCaller)
-                return try await submit("lsAsync", session, ["path": .string(path.text)]) {
-                    control throws(FileOperationError) in
-                    let entries = try FileListing.list(
+        /// A small directory listed on the spot and recorded as a finished request: its id, or nil when the
+        /// directory is large (or on a network file system) and goes to the worker pool. A path that is refused is
+        /// recorded as a failed request, as the pool would have.
+        @Sendable func listSmallDirectory(_ params: RPCParams, _ session: ControlSession) throws -> SerializedJSON? {
+            let path = try sandboxPath(params, "path")
+            let directory = try params.optionalBool("directory") ?? false
+            let control = OperationControl()
+            let outcome: Result<RequestResult, FileOperationError>
+            do throws(FileOperationError) {
+                guard
+                    let entries = try FileListing.listIfSmall(
                         path,
                         directoryItself: directory,
-                        resolver: resolver,
-                        caller: caller,
+                        resolver: resolver(for: session),
+                        caller: session.fileCaller,
+                        maximumDirectoryBytes: smallDirectoryBytes,
                         control: control
                     )
-                    return ["path": .string(path.text), "files": .array(entries.map(\.json))]
-                }
-            },
+                else { return nil }
+                outcome = .success(.serialized(FileEntry.listingJSON(path: path.text, entries: entries)))
+            } catch {
+                outcome = .failure(error)
+            }
+            let id = registry.recordFinished(
+                method: "lsAsync",
+                owner: session.caller,
+                summary: ["path": .string(path.text)],
+                outcome: outcome,
+                control: control
+            )
+            return SerializedJSON(["requestId": .integer(id)])
+        }
+        @Sendable func status(_ params: RPCParams, _ session: ControlSession) throws -> SerializedJSON {
+            SerializedJSON(
+                try registry.status(
+                    try params.integer("requestId"),
+                    caller: session.caller,
+                    superuser: session.isSuperuser
+                )
+            )
+        }
+
+        return [
+            RPCMethod(
+                "lsAsync",
+                parameters: ["path", "directory"],
+                serialized: { params, session in
+                    if let answered = try listSmallDirectory(params, session) { return answered }
+                    let path = try sandboxPath(params, "path")
+                    let directory = try params.optionalBool("directory") ?? false
+                    let (resolver, caller) = (resolver(for: session), session.fileCaller)
+                    let id = try await registry.submit(
+                        method: "lsAsync",
+                        owner: session.caller,
+                        summary: ["path": .string(path.text)]
+                    ) { control throws(FileOperationError) in
+                        let entries = try FileListing.list(
+                            path,
+                            directoryItself: directory,
+                            resolver: resolver,
+                            caller: caller,
+                            control: control
+                        )
+                        return .serialized(FileEntry.listingJSON(path: path.text, entries: entries))
+                    }
+                    return SerializedJSON(["requestId": .integer(id)])
+                },
+                immediate: listSmallDirectory
+            ),
             RPCMethod("lsRootsAsync") { _, session in
                 let roots = node.sandboxPolicy.roots(for: session)
                 let caller = session.fileCaller
@@ -103,22 +157,35 @@ enum FileRequestMethods {
                     return .null
                 }
             },
-            RPCMethod("getRequestStatus", parameters: ["requestId"]) { params, session in
-                try await registry.status(
-                    try params.integer("requestId"),
-                    caller: session.caller,
-                    superuser: session.isSuperuser
-                )
-            },
-            RPCMethod("getRequestResult", parameters: ["requestId", "timeoutSeconds"]) { params, session in
-                let timeout = try params.optionalInteger("timeoutSeconds", in: 0...86400).map { Duration.seconds($0) }
-                return try await registry.result(
-                    try params.integer("requestId"),
-                    caller: session.caller,
-                    superuser: session.isSuperuser,
-                    timeout: timeout
-                )
-            },
+            RPCMethod(
+                "getRequestStatus",
+                parameters: ["requestId"],
+                serialized: { params, session in try status(params, session) },
+                immediate: status
+            ),
+            RPCMethod(
+                "getRequestResult",
+                parameters: ["requestId", "timeoutSeconds"],
+                serialized: { params, session in
+                    let timeout = try params.optionalInteger("timeoutSeconds", in: 0...86400).map {
+                        Duration.seconds($0)
+                    }
+                    return try await registry.result(
+                        try params.integer("requestId"),
+                        caller: session.caller,
+                        superuser: session.isSuperuser,
+                        timeout: timeout
+                    ).serialized
+                },
+                immediate: { params, session in
+                    _ = try params.optionalInteger("timeoutSeconds", in: 0...86400)
+                    return try registry.finishedResult(
+                        try params.integer("requestId"),
+                        caller: session.caller,
+                        superuser: session.isSuperuser
+                    )?.serialized
+                }
+            ),
             RPCMethod("cancelRequest", parameters: ["requestId"]) { params, session in
                 try await registry.cancel(
                     try params.integer("requestId"),
@@ -172,6 +239,10 @@ enum FileRequestMethods {
         ]
     }
 
+    /// Directories up to this size (`st_size`: one or two blocks on ext4, a few hundred entries) are listed where
+    /// the request arrives; larger ones on the worker pool.
+    static let smallDirectoryBytes = 8192
+
     static func requireSuperuser(_ session: ControlSession, _ method: String) throws(RPCError) {
         guard session.isSuperuser else {
             throw .permissionDenied("\(method) needs superuser (call superuser() first)")
@@ -180,6 +251,37 @@ enum FileRequestMethods {
 }
 
 extension FileEntry {
+    /// An `ls` result, `{files, path}`, written straight from the entries: the same bytes as serializing it as a
+    /// `JSONValue`, without a dictionary per entry.
+    static func listingJSON(path: String, entries: [FileEntry]) -> SerializedJSON {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(entries.count * 96 + path.utf8.count + 24)
+        bytes.append(contentsOf: #"{"files":["#.utf8)
+        for (position, entry) in entries.enumerated() {
+            if position > 0 { bytes.append(UInt8(ascii: ",")) }
+            entry.appendJSON(to: &bytes)
+        }
+        bytes.append(contentsOf: #"],"path":"#.utf8)
+        JSONCoding.append(.string(path), to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return SerializedJSON(serialized: bytes)
+    }
+
+    /// `json`'s bytes, keys in sorted order as `JSONCoding` writes them.
+    func appendJSON(to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: #"{"access":"#.utf8)
+        JSONCoding.append(.integer(Int64(access)), to: &bytes)
+        bytes.append(contentsOf: #","mtime":"#.utf8)
+        JSONCoding.append(.double(modified), to: &bytes)
+        bytes.append(contentsOf: #","name":"#.utf8)
+        JSONCoding.append(.string(name), to: &bytes)
+        bytes.append(contentsOf: #","size":"#.utf8)
+        JSONCoding.append(.integer(size), to: &bytes)
+        bytes.append(contentsOf: #","type":"#.utf8)
+        JSONCoding.append(.integer(Int64(kind.rawValue)), to: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+    }
+
     var json: JSONValue {
         [
             "name": .string(name), "type": .integer(Int64(kind.rawValue)), "size": .integer(size),

@@ -2,6 +2,7 @@ import NIOPosix
 import OutpostCore
 import OutpostFiles
 import OutpostRPC
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -29,15 +30,27 @@ actor RequestRegistry {
     /// What a request does: file work blocks in system calls and runs on the pool; network work (a call to the
     /// coordinator) awaits and runs as a plain child task.
     enum Work: Sendable {
-        case blocking(@Sendable (OperationControl) throws(FileOperationError) -> JSONValue)
+        case blocking(@Sendable (OperationControl) throws(FileOperationError) -> RequestResult)
         case network(@Sendable () async throws(RPCError) -> JSONValue)
     }
 
-    private var requests: [Int64: FileRequest] = [:]
+    /// Every request by id, with what ids and caps need. Behind a lock rather than the actor's isolation: a small
+    /// `ls` is listed and recorded, and a finished result fetched, right on the control server's event loop
+    /// (`recordFinished`, `finishedResult`), with no hop onto the actor.
+    private struct Table {
+        var requests: [Int64: FileRequest] = [:]
+        /// Unfinished requests per uid, kept in step with `requests` so the per-user cap costs nothing to check.
+        var unfinishedByUser: [UInt32: Int] = [:]
+        var nextID: Int64 = 1
+
+        mutating func takeID() -> Int64 {
+            defer { nextID += 1 }
+            return nextID
+        }
+    }
+
+    private let table = Mutex(Table())
     private var waiters: [Int64: [Int: CheckedContinuation<Void, Never>]] = [:]
-    /// Unfinished requests per uid, kept in step with `requests` so the per-user cap costs nothing to check.
-    private var unfinishedByUser: [UInt32: Int] = [:]
-    private var nextID: Int64 = 1
     private var nextWaiterID = 0
     /// Waiters whose timer fired before they began to wait.
     private var expiredWaiters: Set<Int> = []
@@ -81,7 +94,7 @@ actor RequestRegistry {
         method: String,
         owner: CallerIdentity,
         summary: [String: JSONValue] = [:],
-        work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
+        work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> RequestResult
     ) throws(RPCError) -> Int64 {
         try submit(method: method, owner: owner, summary: summary, work: .blocking(work))
     }
@@ -102,25 +115,28 @@ actor RequestRegistry {
         summary: [String: JSONValue],
         work: Work
     ) throws(RPCError) -> Int64 {
-        let pending = unfinishedByUser[owner.uid, default: 0]
-        guard pending < maximumPendingPerUser else {
-            throw .limitExceeded(
-                "\(owner.userName) has \(pending) unfinished requests (the limit is \(maximumPendingPerUser)); "
-                    + "wait for some to finish or cancel them"
-            )
-        }
-        let id = nextID
-        nextID += 1
-        unfinishedByUser[owner.uid, default: 0] += 1
         let control = OperationControl()
-        requests[id] = FileRequest(
-            id: id,
-            method: method,
-            owner: owner,
-            created: Self.now(),
-            state: .queued,
-            control: control
-        )
+        let limit = maximumPendingPerUser
+        let id = try table.withLock { table throws(RPCError) -> Int64 in
+            let pending = table.unfinishedByUser[owner.uid, default: 0]
+            guard pending < limit else {
+                throw .limitExceeded(
+                    "\(owner.userName) has \(pending) unfinished requests (the limit is \(limit)); "
+                        + "wait for some to finish or cancel them"
+                )
+            }
+            let id = table.takeID()
+            table.unfinishedByUser[owner.uid, default: 0] += 1
+            table.requests[id] = FileRequest(
+                id: id,
+                method: method,
+                owner: owner,
+                created: Self.now(),
+                state: .queued,
+                control: control
+            )
+            return id
+        }
         var fields = summary
         fields["requestId"] = .integer(id)
         fields["method"] = .string(method)
@@ -131,24 +147,78 @@ actor RequestRegistry {
         return id
     }
 
+    /// Records a request that was carried out as it was submitted (a small listing, on the event loop): it gets an
+    /// id and is logged like any other, but never waits in the queue, so the per-user cap of unfinished requests does
+    /// not apply. Returns its id.
+    nonisolated func recordFinished(
+        method: String,
+        owner: CallerIdentity,
+        summary: [String: JSONValue],
+        outcome: Result<RequestResult, FileOperationError>,
+        control: OperationControl
+    ) -> Int64 {
+        let state: FileRequest.State
+        switch outcome {
+        case .success(let result): state = .succeeded(result)
+        case .failure(let error): state = .failed(RPCError(fileError: error))
+        }
+        let now = Self.now()
+        let id = table.withLock { table in
+            let id = table.takeID()
+            table.requests[id] = FileRequest(
+                id: id,
+                method: method,
+                owner: owner,
+                created: now,
+                finished: now,
+                state: state,
+                control: control
+            )
+            return id
+        }
+        var fields = summary
+        fields["requestId"] = .integer(id)
+        fields["method"] = .string(method)
+        events.record("requestSubmitted", owner: owner, fields)
+        recordEnd(id, method: method, owner: owner, state: state)
+        return id
+    }
+
+    /// The result of a finished request the caller may see, or nil while it is unfinished (then `result` waits for
+    /// it). Errors as `result` gives them.
+    nonisolated func finishedResult(
+        _ id: Int64,
+        caller: CallerIdentity,
+        superuser: Bool
+    ) throws(RPCError)
+        -> RequestResult?
+    {
+        let request = try visibleRequest(id, to: caller, superuser: superuser)
+        return request.state.isFinished ? try Self.outcome(of: request) : nil
+    }
+
     private func execute(_ job: Job) async {
-        guard case .queued = requests[job.id]?.state else { return }  // cancelled while queued
-        requests[job.id]?.state = .running
-        let blocking: @Sendable (OperationControl) throws(FileOperationError) -> JSONValue
+        let started = table.withLock { table -> Bool in
+            guard case .queued = table.requests[job.id]?.state else { return false }  // cancelled while queued
+            table.requests[job.id]?.state = .running
+            return true
+        }
+        guard started else { return }
+        let blocking: @Sendable (OperationControl) throws(FileOperationError) -> RequestResult
         switch job.work {
         case .blocking(let work):
             blocking = work
         case .network(let work):
             do throws(RPCError) {
-                finish(job.id, .succeeded(try await work()))
+                finish(job.id, .succeeded(.value(try await work())))
             } catch {
                 finish(job.id, Task.isCancelled ? .cancelled : .failed(error))
             }
             return
         }
-        let outcome: Result<JSONValue, FileOperationError>
+        let outcome: Result<RequestResult, FileOperationError>
         do {
-            outcome = try await pool.runIfActive { () -> Result<JSONValue, FileOperationError> in
+            outcome = try await pool.runIfActive { () -> Result<RequestResult, FileOperationError> in
                 do throws(FileOperationError) {
                     return .success(try blocking(job.control))
                 } catch {
@@ -166,34 +236,62 @@ actor RequestRegistry {
     }
 
     private func finish(_ id: Int64, _ state: FileRequest.State) {
-        guard var request = requests[id], !request.state.isFinished else { return }
-        request.state = state
-        request.finished = Self.now()
-        requests[id] = request
-        unfinishedByUser[request.owner.uid, default: 1] -= 1
-        if unfinishedByUser[request.owner.uid] == 0 { unfinishedByUser.removeValue(forKey: request.owner.uid) }
-        var fields: [String: JSONValue] = ["requestId": .integer(id), "method": .string(request.method)]
+        let finished = table.withLock { table -> FileRequest? in
+            guard var request = table.requests[id], !request.state.isFinished else { return nil }
+            request.state = state
+            request.finished = Self.now()
+            table.requests[id] = request
+            let uid = request.owner.uid
+            table.unfinishedByUser[uid, default: 1] -= 1
+            if table.unfinishedByUser[uid] == 0 { table.unfinishedByUser.removeValue(forKey: uid) }
+            return request
+        }
+        guard let finished else { return }
+        recordEnd(id, method: finished.method, owner: finished.owner, state: state)
+        for waiter in (waiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
+    }
+
+    private nonisolated func recordEnd(_ id: Int64, method: String, owner: CallerIdentity, state: FileRequest.State) {
+        var fields: [String: JSONValue] = ["requestId": .integer(id), "method": .string(method)]
         switch state {
         case .failed(let error):
             fields["errorMessage"] = .string(error.message)
-            events.record("requestFailed", owner: request.owner, fields)
-        case .cancelled: events.record("requestCancelled", owner: request.owner, fields)
-        default: events.record("requestCompleted", owner: request.owner, fields)
+            events.record("requestFailed", owner: owner, fields)
+        case .cancelled: events.record("requestCancelled", owner: owner, fields)
+        default: events.record("requestCompleted", owner: owner, fields)
         }
-        for waiter in (waiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
     }
 
     /// The request, if the caller may see it: its owner, or a superuser. Others get the same answer as for an id that
     /// never existed, so ids reveal nothing about other users.
-    private func visibleRequest(_ id: Int64, to caller: CallerIdentity, superuser: Bool) throws(RPCError) -> FileRequest
-    {
-        guard let request = requests[id], superuser || caller.sharesRequests(with: request.owner) else {
+    private nonisolated func visibleRequest(
+        _ id: Int64,
+        to caller: CallerIdentity,
+        superuser: Bool
+    ) throws(RPCError) -> FileRequest {
+        guard let request = table.withLock({ $0.requests[id] }), superuser || caller.sharesRequests(with: request.owner)
+        else {
             throw .notFound("request \(id) not found (expired or never issued)")
         }
         return request
     }
 
-    func status(_ id: Int64, caller: CallerIdentity, superuser: Bool) throws(RPCError) -> JSONValue {
+    /// A finished request's result, or its error.
+    private static func outcome(of request: FileRequest) throws(RPCError) -> RequestResult {
+        switch request.state {
+        case .succeeded(let value): return value
+        case .failed(let error): throw error
+        case .cancelled:
+            throw RPCError(code: RPCError.invalidStateCode, message: "request \(request.id) was cancelled")
+        case .queued, .running:
+            throw RPCError(
+                code: RPCError.invalidStateCode,
+                message: "request \(request.id) is still pending; ask again later"
+            )
+        }
+    }
+
+    nonisolated func status(_ id: Int64, caller: CallerIdentity, superuser: Bool) throws(RPCError) -> JSONValue {
         try visibleRequest(id, to: caller, superuser: superuser).statusJSON
     }
 
@@ -204,20 +302,14 @@ actor RequestRegistry {
         superuser: Bool,
         timeout: Duration?
     ) async throws(RPCError)
-        -> JSONValue
+        -> RequestResult
     {
         var request = try visibleRequest(id, to: caller, superuser: superuser)
         if !request.state.isFinished {
             await waitForFinish(id, timeout: timeout)
             request = try visibleRequest(id, to: caller, superuser: superuser)
         }
-        switch request.state {
-        case .succeeded(let value): return value
-        case .failed(let error): throw error
-        case .cancelled: throw RPCError(code: RPCError.invalidStateCode, message: "request \(id) was cancelled")
-        case .queued, .running:
-            throw RPCError(code: RPCError.invalidStateCode, message: "request \(id) is still pending; ask again later")
-        }
+        return try Self.outcome(of: request)
     }
 
     /// Suspends until the request finishes, or until `timeout` passes. The timer is a child task, so a waiter that
@@ -240,7 +332,7 @@ actor RequestRegistry {
     private func suspend(_ id: Int64, _ waiterID: Int) async {
         // The timer may have fired before this ran on the actor: then there is nothing to wait for.
         if expiredWaiters.remove(waiterID) != nil { return }
-        guard let request = requests[id], !request.state.isFinished else { return }
+        guard let request = table.withLock({ $0.requests[id] }), !request.state.isFinished else { return }
         await withCheckedContinuation { continuation in
             waiters[id, default: [:]][waiterID] = continuation
         }
@@ -249,7 +341,7 @@ actor RequestRegistry {
     private func wakeWaiter(_ id: Int64, _ waiterID: Int) {
         if let waiter = waiters[id]?.removeValue(forKey: waiterID) {
             waiter.resume()
-        } else if requests[id].map({ !$0.state.isFinished }) ?? false {
+        } else if table.withLock({ $0.requests[id].map { !$0.state.isFinished } }) ?? false {
             expiredWaiters.insert(waiterID)
         }
     }
@@ -261,29 +353,31 @@ actor RequestRegistry {
     }
 
     func list(caller: CallerIdentity, superuser: Bool) -> JSONValue {
-        let visible = requests.values.filter { superuser || caller.sharesRequests(with: $0.owner) }.sorted {
-            $0.id < $1.id
+        let visible = table.withLock { table in
+            table.requests.values.filter { superuser || caller.sharesRequests(with: $0.owner) }
         }
-        return .array(visible.map(\.statusJSON))
+        return .array(visible.sorted { $0.id < $1.id }.map(\.statusJSON))
     }
 
     /// Removes finished requests older than the time limit (all finished ones with `force`). Returns how many.
     @discardableResult
     func collectGarbage(force: Bool) -> Int {
         let cutoff = Self.now() - Double(settings.timeLimitSeconds)
-        let expired = requests.values.filter { request in
-            guard let finished = request.finished else { return false }
-            return force || finished <= cutoff
-        }.map(\.id)
-        for id in expired { requests.removeValue(forKey: id) }
-        return expired.count
+        return table.withLock { table in
+            let expired = table.requests.values.filter { request in
+                guard let finished = request.finished else { return false }
+                return force || finished <= cutoff
+            }.map(\.id)
+            for id in expired { table.requests.removeValue(forKey: id) }
+            return expired.count
+        }
     }
 
     func updateSettings(_ new: Settings) {
         settings = new
     }
 
-    static func now() -> Double { WallClock.seconds() }
+    nonisolated static func now() -> Double { WallClock.seconds() }
 }
 
 extension RPCError {
