@@ -36,7 +36,7 @@ final class ControlFastPath: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if handedOver == 0, let session, case .line(let line) = unwrapInboundIn(data),
+        if handedOver >= 0, let session, case .line(let line) = unwrapInboundIn(data),
             let answer = dispatcher.answerImmediately(line: line.readableBytesView, context: session)
         {
             var buffer = context.channel.allocator.buffer(capacity: answer.count + 1)
