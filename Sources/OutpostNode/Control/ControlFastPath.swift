@@ -35,8 +35,13 @@ final class ControlFastPath: ChannelDuplexHandler {
         self.dispatcher = dispatcher
     }
 
+    /// Requests that can be answered at once are a few dozen bytes; a longer line (a task with its environment, a
+    /// configuration) goes to the task without being parsed here first, so it is parsed once, off the event loop.
+    static let maximumImmediateLineBytes = 4096
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if handedOver >= 0, let session, case .line(let line) = unwrapInboundIn(data),
+        if handedOver == 0, let session, case .line(let line) = unwrapInboundIn(data),
+            line.readableBytes <= Self.maximumImmediateLineBytes,
             let answer = dispatcher.answerImmediately(line: line.readableBytesView, context: session)
         {
             var buffer = context.channel.allocator.buffer(capacity: answer.count + 1)
