@@ -22,20 +22,16 @@ public enum FileListing {
     }
 
     /// `list`, but only for a small directory: one whose size (as `stat` gives it) is at most
-    /// `maximumDirectoryBytes`, a few hundred entries at most on the common file systems. Nil for a larger one, which
-    /// is left to a worker thread. The control server lists small directories where the request arrives, with no
-    /// hand-off: a listing of a hundred entries costs less than the hand-off.
+    /// `maximumDirectoryBytes`, a few hundred entries at most on the common file systems, and not on a network file
+    /// system. Nil otherwise, and the listing is left to a worker thread. The control server lists small directories
+    /// where the request arrives, with no hand-off: a listing of a hundred entries costs less than the hand-off.
     public static func listIfSmall(
         _ path: SandboxPath,
-        directoryItself: Bool,
         resolver: SandboxResolver,
         caller: FileCaller,
         maximumDirectoryBytes: Int,
         control: OperationControl
     ) throws(FileOperationError) -> [FileEntry]? {
-        if directoryItself {
-            return [try describe(path, resolver: resolver, caller: caller)]
-        }
         let directory = try openDirectory(path, resolver: resolver)
         var status = stat()
         guard fstat(directory.raw, &status) == 0, status.st_size <= maximumDirectoryBytes,

@@ -27,10 +27,4 @@ extension JSONCoding {
     public static func append(_ value: JSONValue, to output: inout [UInt8]) {
         write(value, to: &output)
     }
-
-    /// Appends `"key":`, the key written as a JSON string.
-    public static func appendKey(_ key: String, to output: inout [UInt8]) {
-        write(.string(key), to: &output)
-        output.append(UInt8(ascii: ":"))
-    }
 }

@@ -50,6 +50,39 @@ struct ControlProtocolTests {
         #expect(try daemon.stop() == 0)
     }
 
+    /// Answers made on the event loop wait for the client like any other: a client that asks for large results and
+    /// never reads them fills its socket, and the daemon stops reading from it instead of holding the answers.
+    @Test("a client that never reads its answers does not grow the daemon's memory")
+    func aClientThatNeverReadsIsNotBufferedFor() throws {
+        let directory = try TemporaryDirectory()
+        let listed = directory.file("listed")
+        mkdir(listed, 0o755)
+        for index in 0..<100 { try writeFile(listed + "/file-\(index)", "x") }
+        let daemon = try Daemon(directory: directory)
+        let setup = try daemon.client()
+        _ = try setup.call("superuser")
+        let id = try setup.call("lsAsync", ["path": .string(listed)])["requestId"]!
+        _ = try setup.call("getRequestResult", ["requestId": id])  // about 10 KB, answered at once from now on
+        let baseline = daemon.process.residentKiB
+
+        do {
+            let flooder = try daemon.client(timeoutSeconds: 2)
+            _ = try flooder.call("superuser")
+            let request = #"{"jsonrpc":"2.0","id":1,"method":"getRequestResult","params":{"requestId":\#(id)}}"#
+            let line = Array((request + "\n").utf8)
+            var sent = 0
+            // 20,000 requests would be 200 MB of answers; the sends stop (time out) once the daemon stops reading.
+            while sent < 20_000, (try? flooder.sendRaw(line)) != nil { sent += 1 }
+            usleep(500_000)
+            let grown = daemon.process.residentKiB - baseline
+            #expect(sent < 20_000, "the daemon kept reading: \(sent) requests sent, RSS grew by \(grown) KiB")
+            #expect(grown < 32 << 10, "RSS grew by \(grown) KiB for \(sent) unread answers")
+        }  // the flooder hangs up: a stop waits for each connection's request in progress
+        // The daemon still answers everyone else at once.
+        #expect(try setup.call("echo", ["text": "still here"]) == "still here")
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test("a 2 MiB line gets an error and the connection is closed; others are unaffected")
     func oversizedLine() throws {
         let daemon = try Daemon()

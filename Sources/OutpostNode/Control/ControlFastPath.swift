@@ -18,7 +18,9 @@ enum ControlOutput: Sendable {
 /// Why: each line the task handles costs two thread wake-ups (the event loop wakes the task, the task wakes the
 /// event loop to write), which on a small VM were most of a small request's cost. Answers stay in order: a line is
 /// answered here only when every line handed to the task before it has been answered (the task's replies pass
-/// through this handler on their way out, and are counted).
+/// through this handler on their way out, and are counted). A client that stops reading its answers is not answered
+/// here either: once the socket is not writable, lines go to the task, whose writes wait for the client, and the
+/// connection stops being read, as before.
 final class ControlFastPath: ChannelDuplexHandler {
     typealias InboundIn = ControlFrame
     typealias InboundOut = ControlFrame
@@ -40,7 +42,7 @@ final class ControlFastPath: ChannelDuplexHandler {
     static let maximumImmediateLineBytes = 4096
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if handedOver == 0, let session, case .line(let line) = unwrapInboundIn(data),
+        if handedOver == 0, context.channel.isWritable, let session, case .line(let line) = unwrapInboundIn(data),
             line.readableBytes <= Self.maximumImmediateLineBytes,
             let answer = dispatcher.answerImmediately(line: line.readableBytesView, context: session)
         {

@@ -18,7 +18,8 @@ import OutpostService
 ///
 /// Bounded everywhere a client could make it grow: at most `max_connections` connections (one more is told so and
 /// closed), at most `max_message_bytes` per line (a longer one gets an error and the connection is closed), and one
-/// request at a time per connection, so a client that does not read its answers stalls only itself.
+/// request at a time per connection, so a client that does not read its answers stalls only itself. Requests that
+/// need no wait are answered by `ControlFastPath` on the event loop, under the same rules.
 public final class ControlServer: Service, HealthCheck {
     typealias Connection = NIOAsyncChannel<ControlFrame, ControlOutput>
     typealias Accepted = (connection: Connection, caller: CallerIdentity?)
@@ -168,6 +169,9 @@ public final class ControlServer: Service, HealthCheck {
                     return
                 }
                 let session = ControlSession(caller: caller, connectionID: connectionID)
+                // The caller's groups come from the group database (NSS: a file, or a directory server): look them up
+                // here, on the task, so the event loop's listings never wait on it.
+                _ = session.fileCaller
                 try await outbound.write(.admit(session))
                 try await withThrowingDiscardingTaskGroup { group in
                     defer { group.cancelAll() }

@@ -32,18 +32,18 @@ enum FileRequestMethods {
         }
 
         /// A small directory listed on the spot and recorded as a finished request: its id, or nil when the
-        /// directory is large (or on a network file system) and goes to the worker pool. A path that is refused is
-        /// recorded as a failed request, as the pool would have.
+        /// directory is large (or on a network file system) and goes to the worker pool, as does `directory: true`
+        /// (a stat of the path, which this cannot tell apart from one on a network file system before making it).
+        /// A path that is refused is recorded as a failed request, as the pool would have.
         @Sendable func listSmallDirectory(_ params: RPCParams, _ session: ControlSession) throws -> SerializedJSON? {
             let path = try sandboxPath(params, "path")
-            let directory = try params.optionalBool("directory") ?? false
+            guard try params.optionalBool("directory") != true else { return nil }
             let control = OperationControl()
             let outcome: Result<RequestResult, FileOperationError>
             do throws(FileOperationError) {
                 guard
                     let entries = try FileListing.listIfSmall(
                         path,
-                        directoryItself: directory,
                         resolver: resolver(for: session),
                         caller: session.fileCaller,
                         maximumDirectoryBytes: smallDirectoryBytes,

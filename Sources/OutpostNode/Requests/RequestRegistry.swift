@@ -137,10 +137,7 @@ actor RequestRegistry {
             )
             return id
         }
-        var fields = summary
-        fields["requestId"] = .integer(id)
-        fields["method"] = .string(method)
-        events.record("requestSubmitted", owner: owner, fields)
+        recordSubmission(id, method: method, owner: owner, summary: summary)
         if case .terminated = intake.yield(Job(id: id, control: control, work: work)) {
             finish(id, .failed(RPCError(code: RPCError.invalidStateCode, message: "the daemon is shutting down")))
         }
@@ -176,10 +173,7 @@ actor RequestRegistry {
             )
             return id
         }
-        var fields = summary
-        fields["requestId"] = .integer(id)
-        fields["method"] = .string(method)
-        events.record("requestSubmitted", owner: owner, fields)
+        recordSubmission(id, method: method, owner: owner, summary: summary)
         recordEnd(id, method: method, owner: owner, state: state)
         return id
     }
@@ -249,6 +243,19 @@ actor RequestRegistry {
         guard let finished else { return }
         recordEnd(id, method: finished.method, owner: finished.owner, state: state)
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
+    }
+
+    /// `requestSubmitted`, with the request's paths (`summary`) for the event log.
+    private nonisolated func recordSubmission(
+        _ id: Int64,
+        method: String,
+        owner: CallerIdentity,
+        summary: [String: JSONValue]
+    ) {
+        var fields = summary
+        fields["requestId"] = .integer(id)
+        fields["method"] = .string(method)
+        events.record("requestSubmitted", owner: owner, fields)
     }
 
     private nonisolated func recordEnd(_ id: Int64, method: String, owner: CallerIdentity, state: FileRequest.State) {
