@@ -59,6 +59,8 @@ struct BenchError: Error, CustomStringConvertible {
 final class LoopbackHTTPConnection {
     private let fd: Int32
     private var buffer: [UInt8] = []
+    /// Where each recv lands, made once (as in outpostctl's own transport).
+    private var chunk = [UInt8](repeating: 0, count: 65536)
 
     init(port: UInt16) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -110,7 +112,6 @@ final class LoopbackHTTPConnection {
     }
 
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65536)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { throw BenchError("connection closed") }
         buffer += chunk[..<count]
