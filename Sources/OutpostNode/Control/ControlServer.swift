@@ -169,9 +169,6 @@ public final class ControlServer: Service, HealthCheck {
                     return
                 }
                 let session = ControlSession(caller: caller, connectionID: connectionID)
-                // The caller's groups come from the group database (NSS: a file, or a directory server): look them up
-                // here, on the task, so the event loop's listings never wait on it.
-                _ = session.fileCaller
                 try await outbound.write(.admit(session))
                 try await withThrowingDiscardingTaskGroup { group in
                     defer { group.cancelAll() }
