@@ -146,6 +146,25 @@ public final class ControlServer: Service, HealthCheck {
         }
         let connectionID = nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
         let limits = settings.current.control
+        let channel = accepted.connection.channel
+        await withGracefulShutdownHandler {
+            await serve(accepted, connectionID: connectionID, active: active, limits: limits)
+        } onGracefulShutdown: {
+            // The request in progress may finish; a connection still open after the grace (its client stopped
+            // reading, so an answer cannot be written) is closed rather than holding the stop.
+            channel.eventLoop.scheduleTask(in: Self.shutdownGrace) { channel.close(promise: nil) }
+        }
+    }
+
+    /// How long a stop waits for a connection's request in progress before it closes the connection.
+    static let shutdownGrace = TimeAmount.seconds(5)
+
+    private func serve(
+        _ accepted: Accepted,
+        connectionID: UInt64,
+        active: Int,
+        limits: NodeConfiguration.Control
+    ) async {
         do {
             try await accepted.connection.executeThenClose { inbound, outbound in
                 guard let caller = accepted.caller else {
