@@ -121,9 +121,8 @@ public final class TaskStore: Sendable {
     }
 
     /// Records the process now running the task.
-    @discardableResult
-    public func markRunning(_ id: Int64, pid: Int32, processStartTicks: Int64?) throws -> TaskRecord {
-        try transition(id, to: .running) { record in
+    public func markRunning(_ id: Int64, pid: Int32, processStartTicks: Int64?) throws {
+        _ = try transition(id, to: .running) { record in
             record.pid = pid
             record.processStartTicks = processStartTicks
         }

@@ -75,13 +75,7 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
             return JSONCoding.serialize(response)
         }
         // A single request: a serialized result goes into the response as it is.
-        let request: RPCRequest
-        switch RPCRequest.validate(value) {
-        case .success(let valid): request = valid
-        case .failure(let failure): return Self.response(failure.id, .failure(failure.error))
-        }
-        let outcome = await answer(request, context: context)
-        guard let id = request.id else { return nil }
+        guard let (id, outcome) = await handleSingle(value, context: context) else { return nil }
         return Self.response(id, outcome)
     }
 
@@ -108,27 +102,38 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
     /// Handles a parsed message: a request, a notification, or a batch of them.
     public func handle(value: JSONValue, context: Context) async -> JSONValue? {
         guard case .array(let batch) = value else {
-            return await handleSingle(value, context: context)?.json
+            return await handleSingle(value, context: context).map(Self.responseValue)
         }
         guard !batch.isEmpty else {
             return RPCResponse(id: .null, outcome: .failure(.invalidRequest("an empty batch"))).json
         }
         var responses: [JSONValue] = []
         for element in batch {
-            if let response = await handleSingle(element, context: context) { responses.append(response.json) }
+            if let answered = await handleSingle(element, context: context) {
+                responses.append(Self.responseValue(answered))
+            }
         }
         return responses.isEmpty ? nil : .array(responses)
     }
 
-    private func handleSingle(_ value: JSONValue, context: Context) async -> RPCResponse? {
+    /// One request's id and outcome; nil for a notification (no answer). An envelope that cannot be accepted is
+    /// answered with its error even then.
+    private func handleSingle(
+        _ value: JSONValue,
+        context: Context
+    ) async -> (id: RPCRequestID, outcome: Result<Answer, RPCError>)? {
         let request: RPCRequest
         switch RPCRequest.validate(value) {
         case .success(let valid): request = valid
-        case .failure(let failure): return RPCResponse(id: failure.id, outcome: .failure(failure.error))
+        case .failure(let failure): return (failure.id, .failure(failure.error))
         }
-        let outcome = await call(request, context: context)
+        let outcome = await answer(request, context: context)
         guard let id = request.id else { return nil }
-        return RPCResponse(id: id, outcome: outcome)
+        return (id, outcome)
+    }
+
+    private static func responseValue(_ answered: (id: RPCRequestID, outcome: Result<Answer, RPCError>)) -> JSONValue {
+        RPCResponse(id: answered.id, outcome: answered.outcome.map(\.value)).json
     }
 
     /// Runs one validated request and returns its result or error.

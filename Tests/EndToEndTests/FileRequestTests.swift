@@ -114,6 +114,15 @@ struct FileRequestTests {
         }
         let id = try client.call("lsAsync", ["path": "data:"])["requestId"]!
         _ = try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": 30])
+        // A finished result is answered at once, but a bad timeout is still refused, as for one still pending.
+        for timeout: JSONValue in [-1, 86401, "soon"] {
+            do {
+                _ = try client.call("getRequestResult", ["requestId": id, "timeoutSeconds": timeout])
+                Issue.record("timeoutSeconds \(timeout) was accepted")
+            } catch {
+                #expect(error.rpcError?.code == -32602, "timeoutSeconds \(timeout)")
+            }
+        }
         #expect(try client.call("getRequestStatus", ["requestId": id])["status"] == "success")
         #expect(try client.call("listRequests").arrayValue?.count == 1)
 

@@ -148,7 +148,7 @@ public final class ControlServer: Service, HealthCheck {
         let limits = settings.current.control
         let channel = accepted.connection.channel
         await withGracefulShutdownHandler {
-            await serve(accepted, connectionID: connectionID, active: active, limits: limits)
+            await converse(accepted, connectionID: connectionID, active: active, limits: limits)
         } onGracefulShutdown: {
             // The request in progress may finish; a connection still open after the grace (its client stopped
             // reading, so an answer cannot be written) is closed rather than holding the stop.
@@ -159,7 +159,9 @@ public final class ControlServer: Service, HealthCheck {
     /// How long a stop waits for a connection's request in progress before it closes the connection.
     static let shutdownGrace = TimeAmount.seconds(5)
 
-    private func serve(
+    /// Admits the connection (credentials, connection limit), then answers its lines until it closes or the daemon
+    /// stops.
+    private func converse(
         _ accepted: Accepted,
         connectionID: UInt64,
         active: Int,

@@ -63,6 +63,9 @@ enum FileRequestMethods {
             )
             return SerializedJSON(["requestId": .integer(id)])
         }
+        @Sendable func resultTimeout(_ params: RPCParams) throws -> Duration? {
+            try params.optionalInteger("timeoutSeconds", in: 0...86400).map { Duration.seconds($0) }
+        }
         @Sendable func status(_ params: RPCParams, _ session: ControlSession) throws -> SerializedJSON {
             SerializedJSON(
                 try registry.status(
@@ -167,18 +170,15 @@ enum FileRequestMethods {
                 "getRequestResult",
                 parameters: ["requestId", "timeoutSeconds"],
                 serialized: { params, session in
-                    let timeout = try params.optionalInteger("timeoutSeconds", in: 0...86400).map {
-                        Duration.seconds($0)
-                    }
-                    return try await registry.result(
+                    try await registry.result(
                         try params.integer("requestId"),
                         caller: session.caller,
                         superuser: session.isSuperuser,
-                        timeout: timeout
+                        timeout: try resultTimeout(params)
                     ).serialized
                 },
                 immediate: { params, session in
-                    _ = try params.optionalInteger("timeoutSeconds", in: 0...86400)
+                    _ = try resultTimeout(params)  // checked the same way, though a finished result needs no wait
                     return try registry.finishedResult(
                         try params.integer("requestId"),
                         caller: session.caller,
