@@ -41,6 +41,10 @@ long long outpost_file_system_type(int fd) {
     return (long long)system.f_type;
 }
 
+long outpost_read_directory(int fd, void *buffer, unsigned long capacity) {
+    return syscall(SYS_getdents64, fd, buffer, capacity);
+}
+
 int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long extra_resolve) {
     struct open_how how;
     memset(&how, 0, sizeof(how));

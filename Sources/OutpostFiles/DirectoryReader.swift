@@ -1,39 +1,68 @@
+import CLinuxShims
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Reads a directory's entry names through its fd (never by path), skipping `.` and `..`.
+///
+/// It calls getdents64(2) on the fd itself into one buffer per walk: no `dup`, `fdopendir` or `closedir` around
+/// it, and each name is handed out where the kernel wrote it, NUL-terminated, so the `fstatat` that usually follows
+/// needs no copy. A small listing is dominated by system calls, and this saves five per directory and two
+/// allocations per entry.
 enum DirectoryReader {
+    /// One entry, valid only during the call that receives it: its name points into the read buffer.
     struct Entry {
-        var name: [UInt8]
+        /// The name's bytes, without the terminating NUL.
+        let name: UnsafeBufferPointer<UInt8>
+        /// The same name, NUL-terminated, for the `*at` calls.
+        let cName: UnsafePointer<CChar>
         /// `d_type`; DT_UNKNOWN on file systems that do not fill it.
-        var type: UInt8
+        let type: UInt8
+
+        /// The name copied out, to keep past the call.
+        var bytes: [UInt8] { Array(name) }
     }
 
-    /// Calls `body` for each entry of the directory open as `directory` (which stays open and owned by the caller).
+    /// As glibc's `opendir` reads: about 1,000 typical entries per system call.
+    static let bufferBytes = 32 << 10
+
+    private static let recordLengthOffset = MemoryLayout<dirent>.offset(of: \dirent.d_reclen)!
+    private static let typeOffset = MemoryLayout<dirent>.offset(of: \dirent.d_type)!
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
+    /// Calls `body` for each entry of the directory open as `directory` (which stays open and owned by the caller),
+    /// from its first entry whatever was read through the fd before.
     static func forEach(
         in directory: borrowing OwnedDescriptor,
         path: String,
         _ body: (Entry) throws(FileOperationError) -> Void
     ) throws(FileOperationError) {
-        let copy = dup(directory.raw)
-        guard copy >= 0, let stream = fdopendir(copy) else {
-            if copy >= 0 { close(copy) }
+        guard lseek(directory.raw, 0, SEEK_SET) == 0 else {
             throw FileOperationError.system(errno, path: path, doing: "read directory")
         }
-        defer { closedir(stream) }
-        rewinddir(stream)
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bufferBytes)
+        defer { buffer.deallocate() }
+        let base = buffer.baseAddress!
         while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                if errno != 0 { throw FileOperationError.system(errno, path: path, doing: "read directory") }
-                return
+            let filled = outpost_read_directory(directory.raw, base, UInt(buffer.count))
+            if filled == 0 { return }
+            if filled < 0 {
+                if errno == EINTR { continue }
+                throw FileOperationError.system(errno, path: path, doing: "read directory")
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
+            var offset = 0
+            while offset < filled {
+                let record = base + offset
+                offset += Int(
+                    UnsafeRawPointer(record).loadUnaligned(fromByteOffset: recordLengthOffset, as: UInt16.self)
+                )
+                let namePointer = record + nameOffset
+                let name = UnsafeBufferPointer(start: namePointer, count: strlen(namePointer))
+                if name.count <= 2 && name.allSatisfy({ $0 == UInt8(ascii: ".") }) { continue }
+                let cName = UnsafeRawPointer(namePointer).assumingMemoryBound(to: CChar.self)
+                try body(Entry(name: name, cName: cName, type: record[typeOffset]))
             }
-            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-            try body(Entry(name: name, type: entry.pointee.d_type))
         }
     }
 }

@@ -84,10 +84,9 @@ public enum FileListing {
         try DirectoryReader.forEach(in: directory, path: path.text) { entry throws(FileOperationError) in
             try control.checkCancelled(path.text)
             var status = stat()
-            let result = entry.name.withCName { fstatat(fd, $0, &status, AT_SYMLINK_NOFOLLOW) }
             // An entry removed between readdir and fstatat is simply gone.
-            guard result == 0 else { return }
-            entries.append(FileEntry(name: entry.name.displayName, status: status, caller: caller))
+            guard fstatat(fd, entry.cName, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            entries.append(FileEntry(name: FileName.text(entry.name), status: status, caller: caller))
             control.count()
         }
         return entries
@@ -185,14 +184,12 @@ struct UsageWalker {
             try control.checkCancelled(displayPath)
             control.count()
             if entry.type == UInt8(DT_DIR) {
-                subdirectories.append(entry.name)
+                subdirectories.append(entry.bytes)
                 return
             }
             if entry.type == UInt8(DT_LNK) { return }
             var status = stat()
-            guard entry.name.withCName({ fstatat(directory.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-                return
-            }
+            guard fstatat(directory.raw, entry.cName, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return }
             switch status.st_mode & S_IFMT {
             case S_IFREG:
                 if status.st_nlink > 1 {
@@ -201,7 +198,7 @@ struct UsageWalker {
                 }
                 total += Int64(status.st_size)
             case S_IFDIR:
-                subdirectories.append(entry.name)
+                subdirectories.append(entry.bytes)
             default:
                 break
             }

@@ -54,7 +54,8 @@ public enum FileMutations {
     ) throws(FileOperationError) {
         var names: [[UInt8]] = []
         try DirectoryReader.forEach(in: directory, path: displayPath) { entry in
-            if !kept.contains(entry.name) { names.append(entry.name) }
+            let name = entry.bytes
+            if !kept.contains(name) { names.append(name) }
         }
         var remover = TreeRemover(control: control, displayPath: displayPath)
         for name in names {
@@ -196,9 +197,9 @@ struct TreeRemover {
         var files: [[UInt8]] = []
         try DirectoryReader.forEach(in: directory, path: displayPath) { entry in
             if entry.type == UInt8(DT_DIR) || entry.type == UInt8(DT_UNKNOWN) {
-                subdirectories.append(entry.name)
+                subdirectories.append(entry.bytes)
             } else {
-                files.append(entry.name)
+                files.append(entry.bytes)
             }
         }
         for file in files {
@@ -275,7 +276,7 @@ struct TreeCopier {
                 displayPath: displayPath
             )
             var names: [[UInt8]] = []
-            try DirectoryReader.forEach(in: source, path: displayPath) { entry in names.append(entry.name) }
+            try DirectoryReader.forEach(in: source, path: displayPath) { entry in names.append(entry.bytes) }
             for name in names {
                 try copyEntry(from: source, name, to: destination, name)
             }

@@ -11,11 +11,13 @@ public enum FileName {
 
     /// The name as text: valid UTF-8 as is, every other byte escaped.
     public static func text(_ name: some Collection<UInt8>) -> String {
-        let bytes = Array(name)
-        // The common case: valid UTF-8 with nothing at or above U+100000 (whose sequences all start with 0xF4).
-        if !bytes.contains(where: { $0 >= 0xF4 }), let plain = String(validating: bytes, as: UTF8.self) {
+        // The commonest case, ASCII, is valid UTF-8 as it stands: no validation pass.
+        if name.allSatisfy({ $0 < 0x80 }) { return String(decoding: name, as: UTF8.self) }
+        // Then valid UTF-8 with nothing at or above U+100000 (whose sequences all start with 0xF4).
+        if !name.contains(where: { $0 >= 0xF4 }), let plain = String(validating: name, as: UTF8.self) {
             return plain
         }
+        let bytes = Array(name)
         var scalars = String.UnicodeScalarView()
         var index = 0
         while index < bytes.count {

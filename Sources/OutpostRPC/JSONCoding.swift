@@ -40,16 +40,7 @@ public enum JSONCoding {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
         case .integer(let number): writeInteger(number, to: &output)
-        case .double(let number):
-            if number.isFinite {
-                if number.rounded() == number && abs(number) < 1e15 {
-                    output.append(contentsOf: String(Int64(number)).utf8)
-                } else {
-                    output.append(contentsOf: "\(number)".utf8)
-                }
-            } else {
-                output.append(contentsOf: "null".utf8)  // JSON has no NaN or infinity.
-            }
+        case .double(let number): writeDouble(number, to: &output)
         case .string(let text): writeString(text, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
@@ -72,7 +63,7 @@ public enum JSONCoding {
     }
 
     /// Digits written straight into the output, backwards then reversed: no String per number.
-    private static func writeInteger(_ number: Int64, to output: inout [UInt8]) {
+    static func writeInteger(_ number: Int64, to output: inout [UInt8]) {
         if number < 0 { output.append(UInt8(ascii: "-")) }
         var magnitude = number.magnitude
         let start = output.count
@@ -83,11 +74,32 @@ public enum JSONCoding {
         output[start...].reverse()
     }
 
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
+    /// Whole numbers as integers (so 3.0 is written 3), the rest in Swift's shortest form that reads back exactly.
+    static func writeDouble(_ number: Double, to output: inout [UInt8]) {
+        guard number.isFinite else {
+            output.append(contentsOf: "null".utf8)  // JSON has no NaN or infinity.
+            return
+        }
+        if number.rounded() == number && abs(number) < 1e15 {
+            writeInteger(Int64(number), to: &output)
+        } else {
+            var text = number.description
+            text.withUTF8 { output.append(contentsOf: $0) }
+        }
+    }
+
+    static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        // Most strings (names, keys) need no escaping: copy them in one go.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            output.append(contentsOf: text.utf8)
+        // Most strings (names, keys) need no escaping: copy them in one go, from their contiguous bytes.
+        var text = text
+        let plain = text.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+                return false
+            }
+            output.append(contentsOf: bytes)
+            return true
+        }
+        if plain {
             output.append(UInt8(ascii: "\""))
             return
         }

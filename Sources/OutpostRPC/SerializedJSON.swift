@@ -27,4 +27,24 @@ extension JSONCoding {
     public static func append(_ value: JSONValue, to output: inout [UInt8]) {
         write(value, to: &output)
     }
+
+    /// The same text as `append(.integer(number))`, without the enum around it.
+    public static func append(integer number: Int64, to output: inout [UInt8]) {
+        writeInteger(number, to: &output)
+    }
+
+    /// The same text as `append(.double(number))`.
+    public static func append(double number: Double, to output: inout [UInt8]) {
+        writeDouble(number, to: &output)
+    }
+
+    /// The same text as `append(.string(text))`.
+    public static func append(string text: String, to output: inout [UInt8]) {
+        writeString(text, to: &output)
+    }
+
+    /// Bytes of JSON syntax the caller wrote out (`{"name":`), copied as they are.
+    public static func append(syntax text: StaticString, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
 }

@@ -225,19 +225,21 @@ struct FileRequestTests {
         let (daemon, sandbox) = try sandboxedDaemon(extraConfig: "[requests]\nworkers = 1\nmax_pending_per_user = 1\n")
         let client = try daemon.client(timeoutSeconds: 60)
         makeEmptyFiles(in: sandbox + "/tree", directories: 20, filesEach: 100)
-        var accepted: [JSONValue] = []
-        var refusal: RPCError?
-        for _ in 0..<10 {
-            do {
-                accepted.append(try client.call("duAsync", ["path": "data:tree"])["requestId"]!)
-            } catch {
-                refusal = error.rpcError
-                break
-            }
+        // One batch, so the second submission follows the first within the daemon, whatever the test's own thread
+        // is doing: the first du (2,000 files) is still pending then.
+        try client.send(
+            .array((1...3).map { RPCRequest(id: .number($0), method: "duAsync", params: ["path": "data:tree"]).json })
+        )
+        let responses = (try client.readMessage().arrayValue ?? []).compactMap(RPCResponse.init(json:))
+        let accepted = responses.compactMap { try? $0.outcome.get()["requestId"] }
+        let refusals = responses.compactMap { response -> RPCError? in
+            if case .failure(let error) = response.outcome { return error }
+            return nil
         }
-        #expect(accepted.count == 1)
-        #expect(refusal?.code == RPCError.limitExceededCode)
-        #expect(refusal?.message.contains("the limit is 1") == true)
+        #expect(responses.count == 3 && accepted.count == 1 && refusals.count == 2)
+        #expect(refusals.allSatisfy { $0.code == RPCError.limitExceededCode })
+        #expect(refusals.allSatisfy { $0.message.contains("the limit is 1") })
+        guard accepted.count == 1 else { return }
         _ = try client.call("getRequestResult", ["requestId": accepted[0], "timeoutSeconds": 60])
         #expect(try client.call("duAsync", ["path": "data:tree"])["requestId"] != nil)
         #expect(try daemon.stop() == 0)

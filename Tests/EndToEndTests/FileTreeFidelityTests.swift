@@ -9,9 +9,9 @@ import Glibc
 /// ls and du against the test's own walk of an awkward tree, names that are not UTF-8, symlinks swapped in while an
 /// operation runs, and the event log those requests leave behind.
 extension FileRequestTests {
-    /// What the test itself sees in `directory`, by name bytes: (type as the API numbers it, size).
-    func walkDirectory(_ directory: String) -> [[UInt8]: (type: Int64, size: Int64)] {
-        var entries: [[UInt8]: (Int64, Int64)] = [:]
+    /// What the test itself sees in `directory`, by name bytes: (type as the API numbers it, size, mtime in seconds).
+    func walkDirectory(_ directory: String) -> [[UInt8]: (type: Int64, size: Int64, mtime: Double)] {
+        var entries: [[UInt8]: (Int64, Int64, Double)] = [:]
         guard let stream = opendir(directory) else { return entries }
         defer { closedir(stream) }
         while let entry = readdir(stream) {
@@ -23,11 +23,12 @@ extension FileRequestTests {
                     fstatat(dirfd(stream), $0.baseAddress!, &status, AT_SYMLINK_NOFOLLOW)
                 }
             }
+            let mtime = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
             switch status.st_mode & S_IFMT {
-            case S_IFREG: entries[name] = (4, Int64(status.st_size))
-            case S_IFDIR: entries[name] = (2, 0)
-            case S_IFLNK: entries[name] = (5, 0)
-            default: entries[name] = (0, Int64(status.st_size))
+            case S_IFREG: entries[name] = (4, Int64(status.st_size), mtime)
+            case S_IFDIR: entries[name] = (2, 0, mtime)
+            case S_IFLNK: entries[name] = (5, 0, mtime)
+            default: entries[name] = (0, Int64(status.st_size), mtime)
             }
         }
         return entries
@@ -108,21 +109,25 @@ extension FileRequestTests {
         #expect(try daemon.stop() == 0)
     }
 
-    /// Lists each directory through the API and compares name bytes, types and sizes with the test's own walk.
+    /// Lists each directory through the API and compares name bytes, types, sizes and times with the test's own walk
+    /// (times to the microsecond the API gives them in).
     func compareListings(of directories: [String], in sandbox: String, client: ControlClient) throws {
         for directory in directories {
             let relative = String(directory.dropFirst(sandbox.count + 1))
             let listing = try run(client, "lsAsync", ["path": .string("data:" + relative)])
-            var listed: [[UInt8]: (type: Int64, size: Int64)] = [:]
+            var listed: [[UInt8]: (type: Int64, size: Int64, mtime: Double)] = [:]
             for file in listing["files"]?.arrayValue ?? [] {
                 let name = nameBytes(file["name"]?.stringValue ?? "")
                 #expect(listed[name] == nil, "\(name) listed twice")
-                listed[name] = (file["type"]?.integerValue ?? -1, file["size"]?.integerValue ?? -1)
+                listed[name] = (
+                    file["type"]?.integerValue ?? -1, file["size"]?.integerValue ?? -1, file["mtime"]?.numberValue ?? -1
+                )
             }
             let walked = walkDirectory(directory)
             #expect(Set(listed.keys) == Set(walked.keys), "names in \(relative)")
             for (name, expected) in walked {
                 #expect(listed[name]?.type == expected.type && listed[name]?.size == expected.size, "\(name)")
+                #expect(listed[name].map { abs($0.mtime - expected.mtime) < 1.5e-6 } == true, "\(name)'s mtime")
             }
         }
     }

@@ -116,3 +116,45 @@ struct EventLogTests {
         }
     }
 }
+
+extension EventLogTests {
+    @Test("events recorded together are written with one append, in order, and read back after a restart")
+    func eventsRecordedTogether() throws {
+        let root = CallerIdentity(uid: 0, gid: 0, pid: 1, userName: "root")
+        do {
+            let log = try EventLog(stateDirectory: directory, capacity: 3)
+            log.record("serverStarted")
+            log.record(
+                [
+                    ("requestSubmitted", ["requestId": 1, "path": "home:\"quoted\"\n"]),
+                    ("requestCompleted", ["requestId": 1]),
+                ],
+                owner: alice
+            )
+            let events = log.query(caller: root, superuser: true)
+            #expect(events.map(\.name) == ["serverStarted", "requestSubmitted", "requestCompleted"])
+            #expect(events[1].fields["uid"] == 4001 && events[2].fields["userName"] == "alice")
+            #expect(events[1].fields["path"] == "home:\"quoted\"\n")
+            #expect(events[1].timestamp < events[2].timestamp)
+            // Two more would overflow the file of 3: a new file starts, and the pair stays together in it.
+            log.record([("a", [:]), ("b", [:])], owner: nil)
+        }
+        let current = try #require(try StateDirectory.readSmallFile(directory + "/events.jsonl", limit: 1 << 20))
+        #expect(current.split(separator: "\n").count == 2, "the pair went to a new file")
+        let reopened = try EventLog(stateDirectory: directory, capacity: 3)
+        let events = reopened.query(caller: root, superuser: true)
+        #expect(events.map(\.name) == ["requestCompleted", "a", "b"])
+    }
+
+    @Test("an event's line is the JSON of its members")
+    func lineIsTheEventsJSON() throws {
+        let log = try EventLog(stateDirectory: directory)
+        let event = log.record(
+            "requestFailed",
+            owner: bob,
+            ["errorMessage": "no\tway \u{1}", "requestId": 7, "size": 2.5]
+        )
+        let text = try #require(try StateDirectory.readSmallFile(directory + "/events.jsonl", limit: 1 << 20))
+        #expect(text == JSONCoding.serializeToString(event.json) + "\n")
+    }
+}

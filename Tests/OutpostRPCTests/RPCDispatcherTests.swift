@@ -123,6 +123,47 @@ struct JSONCodingTests {
         #expect(try JSONCoding.parse(Array("99999999999999999999".utf8)) == .double(1e20))
     }
 
+    /// Decimals read in place (Clinger's fast path) must give exactly what strtod gives, and every other number
+    /// must still reach strtod: checked on edge cases and on 20,000 random decimals of every length and exponent.
+    @Test func decimalsReadInPlaceMatchStrtod() throws {
+        var texts = [
+            "0.5", "-0.0", "0.1", "1.5e3", "1E-5", "2.5e+22", "9007199254740992.5", "9007199254740993e-3",
+            "1799999999.999999", "1700000000.123456", "0.000000000000000000000001", "1e22", "1e23",
+            "1.7976931348623157e308",
+            "4.9e-324", "123456789012345678.9", "1e-400", "-1e-400", "12345678901234567890.5", "1e99999999999",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let digits = String(
+                UInt64.random(in: 0...UInt64.max >> UInt64.random(in: 0...63, using: &generator), using: &generator)
+            )
+            let point = Int.random(in: 0...digits.count, using: &generator)
+            var text =
+                point == 0 || point == digits.count ? digits : digits.prefix(point) + "." + digits.dropFirst(point)
+            if Bool.random(using: &generator) { text += "e" + String(Int.random(in: -40...40, using: &generator)) }
+            if text.first == "0", text.count > 1, !text.hasPrefix("0.") { continue }  // JSON allows no leading zero
+            texts.append(Bool.random(using: &generator) ? "-" + text : text)
+        }
+        for text in texts {
+            let expected = Double(text)!
+            guard expected.isFinite else {
+                #expect(throws: JSONParseError.self) { try JSONCoding.parse(Array(text.utf8)) }
+                continue
+            }
+            switch try JSONCoding.parse(Array(text.utf8)) {
+            case .double(let parsed):
+                #expect(parsed.bitPattern == expected.bitPattern, "\(text): \(parsed) against strtod's \(expected)")
+            case .integer(let parsed):
+                #expect(
+                    !text.contains(".") && !text.lowercased().contains("e") && Double(parsed) == expected,
+                    "\(text)"
+                )
+            default:
+                Issue.record("\(text) parsed as neither number")
+            }
+        }
+    }
+
     @Test func nonASCIIStringsAreKeptAndASCIIOnesCopied() throws {
         #expect(try JSONCoding.parse(Array(#"{"café":"naïve","k":"plain"}"#.utf8)) == ["café": "naïve", "k": "plain"])
         #expect(throws: JSONParseError.self) { try JSONCoding.parse([0x22, 0x61, 0xC3, 0x22]) }  // a cut-off é

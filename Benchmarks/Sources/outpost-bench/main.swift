@@ -4,25 +4,28 @@ import OutpostCrypto
 import OutpostRPC
 import OutpostScheduler
 
-/// Runs `body(connectionIndex)` on `connections` threads until `seconds` pass; returns completed calls per second.
-/// Each thread makes one call at a time, as a script or remote app polling a node does.
+/// Calls per second of `body` over `connections` threads at once (`body(index)` on thread `index`), counted over
+/// `seconds` after a warm-up of `WARMUP_SECONDS` (default 2) that is not counted: both sides of a comparison get
+/// the same warm-up, so neither is measured while its heap and caches are still growing. Each thread makes one
+/// call at a time, as a script or remote app polling a node does.
 func throughput(connections: Int, seconds: Double, _ body: @escaping @Sendable (Int) throws -> Void) -> Double {
+    let warmup = Double(ProcessInfo.processInfo.environment["WARMUP_SECONDS"] ?? "") ?? 2
     let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: connections)
     counts.initialize(repeating: 0)
     defer { counts.deallocate() }
     nonisolated(unsafe) let unsafeCounts = counts
     let group = DispatchGroup()
-    let start = Date()
-    let deadline = start.addingTimeInterval(seconds)
+    let measureFrom = Date().addingTimeInterval(warmup)
+    let deadline = measureFrom.addingTimeInterval(seconds)
     for index in 0..<connections {
         group.enter()
         let thread = Thread {
             var done = 0
-            while Date() < deadline {
-                for _ in 0..<16 {
-                    do { try body(index) } catch { fatalError("call failed on connection \(index): \(error)") }
-                    done += 1
-                }
+            while true {
+                do { try body(index) } catch { fatalError("call failed on connection \(index): \(error)") }
+                let now = Date()
+                if now >= deadline { break }
+                if now >= measureFrom { done += 1 }
             }
             unsafeCounts[index] = done
             group.leave()
@@ -30,7 +33,7 @@ func throughput(connections: Int, seconds: Double, _ body: @escaping @Sendable (
         thread.start()
     }
     group.wait()
-    return Double(counts.reduce(0, +)) / Date().timeIntervalSince(start)
+    return Double(counts.reduce(0, +)) / seconds
 }
 
 /// Control-socket clients, one per connection, already superuser (the benchmarks run as root on paths in /tmp).

@@ -27,6 +27,10 @@ void outpost_release_free_memory(void);
 /// The magic number of the file system `fd` is on (fstatfs(2)'s f_type), or -1 with errno set.
 long long outpost_file_system_type(int fd);
 
+/// getdents64(2): the entries of the directory open as `fd`, from its current offset, packed into `buffer` as
+/// `struct linux_dirent64` records. Returns the bytes filled, 0 at the end, or -1 with errno set.
+long outpost_read_directory(int fd, void *buffer, unsigned long capacity);
+
 /// O_PATH and AT_EMPTY_PATH, which need _GNU_SOURCE.
 extern const int outpost_o_path;
 extern const int outpost_at_empty_path;

@@ -24,6 +24,9 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var workers = 4
         /// Unfinished requests one user may have at once.
         public var maxPendingPerUser = 1000
+        /// Finished requests whose results one user keeps; past it, that user's oldest result is dropped before its
+        /// time limit.
+        public var maxFinishedPerUser = 1000
         /// How long a finished request's result is kept.
         public var timeLimitSeconds: Int64 = 3600
         /// How often finished requests are swept.

@@ -62,6 +62,7 @@ public enum NodeDaemon {
         let registry = RequestRegistry(
             workers: configuration.requests.workers,
             maximumPendingPerUser: configuration.requests.maxPendingPerUser,
+            maximumFinishedPerUser: configuration.requests.maxFinishedPerUser,
             settings: .init(
                 timeLimitSeconds: configuration.requests.timeLimitSeconds,
                 intervalSeconds: configuration.requests.intervalSeconds

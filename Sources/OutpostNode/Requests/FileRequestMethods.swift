@@ -256,29 +256,29 @@ extension FileEntry {
     static func listingJSON(path: String, entries: [FileEntry]) -> SerializedJSON {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(entries.count * 96 + path.utf8.count + 24)
-        bytes.append(contentsOf: #"{"files":["#.utf8)
+        JSONCoding.append(syntax: #"{"files":["#, to: &bytes)
         for (position, entry) in entries.enumerated() {
             if position > 0 { bytes.append(UInt8(ascii: ",")) }
             entry.appendJSON(to: &bytes)
         }
-        bytes.append(contentsOf: #"],"path":"#.utf8)
-        JSONCoding.append(.string(path), to: &bytes)
+        JSONCoding.append(syntax: #"],"path":"#, to: &bytes)
+        JSONCoding.append(string: path, to: &bytes)
         bytes.append(UInt8(ascii: "}"))
         return SerializedJSON(serialized: bytes)
     }
 
     /// `json`'s bytes, keys in sorted order as `JSONCoding` writes them.
     func appendJSON(to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: #"{"access":"#.utf8)
-        JSONCoding.append(.integer(Int64(access)), to: &bytes)
-        bytes.append(contentsOf: #","mtime":"#.utf8)
-        JSONCoding.append(.double(modified), to: &bytes)
-        bytes.append(contentsOf: #","name":"#.utf8)
-        JSONCoding.append(.string(name), to: &bytes)
-        bytes.append(contentsOf: #","size":"#.utf8)
-        JSONCoding.append(.integer(size), to: &bytes)
-        bytes.append(contentsOf: #","type":"#.utf8)
-        JSONCoding.append(.integer(Int64(kind.rawValue)), to: &bytes)
+        JSONCoding.append(syntax: #"{"access":"#, to: &bytes)
+        JSONCoding.append(integer: Int64(access), to: &bytes)
+        JSONCoding.append(syntax: #","mtime":"#, to: &bytes)
+        JSONCoding.append(double: modified, to: &bytes)
+        JSONCoding.append(syntax: #","name":"#, to: &bytes)
+        JSONCoding.append(string: name, to: &bytes)
+        JSONCoding.append(syntax: #","size":"#, to: &bytes)
+        JSONCoding.append(integer: size, to: &bytes)
+        JSONCoding.append(syntax: #","type":"#, to: &bytes)
+        JSONCoding.append(integer: Int64(kind.rawValue), to: &bytes)
         bytes.append(UInt8(ascii: "}"))
     }
 

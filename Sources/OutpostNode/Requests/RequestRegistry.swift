@@ -1,3 +1,4 @@
+import NIOCore
 import NIOPosix
 import OutpostCore
 import OutpostFiles
@@ -41,11 +42,32 @@ actor RequestRegistry {
         var requests: [Int64: FileRequest] = [:]
         /// Unfinished requests per uid, kept in step with `requests` so the per-user cap costs nothing to check.
         var unfinishedByUser: [UInt32: Int] = [:]
+        /// Finished requests per uid, oldest first: past the per-user cap the oldest result goes.
+        var finishedByUser: [UInt32: CircularBuffer<Int64>] = [:]
         var nextID: Int64 = 1
 
         mutating func takeID() -> Int64 {
             defer { nextID += 1 }
             return nextID
+        }
+
+        /// Counts a request that just finished against its owner's cap, dropping that owner's oldest finished
+        /// requests beyond `limit` (unfinished ones are never dropped).
+        mutating func keepFinished(_ id: Int64, owner uid: UInt32, limit: Int) {
+            finishedByUser[uid, default: CircularBuffer()].append(id)
+            while finishedByUser[uid]!.count > limit {
+                requests.removeValue(forKey: finishedByUser[uid]!.removeFirst())
+            }
+        }
+
+        /// Removes finished requests (the garbage collector's choice) and forgets them in the per-user order.
+        mutating func remove(_ ids: [Int64]) {
+            guard !ids.isEmpty else { return }
+            for id in ids { requests.removeValue(forKey: id) }
+            for uid in Array(finishedByUser.keys) {
+                let kept = finishedByUser[uid]!.filter { requests[$0] != nil }
+                finishedByUser[uid] = kept.isEmpty ? nil : CircularBuffer(kept)
+            }
         }
     }
 
@@ -56,15 +78,25 @@ actor RequestRegistry {
     private var expiredWaiters: Set<Int> = []
     private let pool: NIOThreadPool
     private let maximumPendingPerUser: Int
+    private let maximumFinishedPerUser: Int
     private let events: EventLog
     private let jobs: AsyncStream<Job>
     private let intake: AsyncStream<Job>.Continuation
     private(set) var settings = Settings()
 
-    init(workers: Int, maximumPendingPerUser: Int, settings: Settings, events: EventLog) {
+    /// `maximumFinishedPerUser` bounds what one user's results hold in memory: within the time limit, a user who
+    /// submits as fast as they can would otherwise keep an hour of results.
+    init(
+        workers: Int,
+        maximumPendingPerUser: Int,
+        maximumFinishedPerUser: Int,
+        settings: Settings,
+        events: EventLog
+    ) {
         pool = NIOThreadPool(numberOfThreads: workers)
         pool.start()
         self.maximumPendingPerUser = maximumPendingPerUser
+        self.maximumFinishedPerUser = max(maximumFinishedPerUser, 1)
         self.settings = settings
         self.events = events
         (jobs, intake) = AsyncStream.makeStream(of: Job.self)
@@ -160,6 +192,7 @@ actor RequestRegistry {
         case .failure(let error): state = .failed(RPCError(fileError: error))
         }
         let now = Self.now()
+        let limit = maximumFinishedPerUser
         let id = table.withLock { table in
             let id = table.takeID()
             table.requests[id] = FileRequest(
@@ -171,10 +204,16 @@ actor RequestRegistry {
                 state: state,
                 control: control
             )
+            table.keepFinished(id, owner: owner.uid, limit: limit)
             return id
         }
-        recordSubmission(id, method: method, owner: owner, summary: summary)
-        recordEnd(id, method: method, owner: owner, state: state)
+        events.record(
+            [
+                ("requestSubmitted", Self.submissionFields(id, method: method, summary: summary)),
+                Self.endEvent(id, method: method, state: state),
+            ],
+            owner: owner
+        )
         return id
     }
 
@@ -230,6 +269,7 @@ actor RequestRegistry {
     }
 
     private func finish(_ id: Int64, _ state: FileRequest.State) {
+        let limit = maximumFinishedPerUser
         let finished = table.withLock { table -> FileRequest? in
             guard var request = table.requests[id], !request.state.isFinished else { return nil }
             request.state = state
@@ -238,6 +278,7 @@ actor RequestRegistry {
             let uid = request.owner.uid
             table.unfinishedByUser[uid, default: 1] -= 1
             if table.unfinishedByUser[uid] == 0 { table.unfinishedByUser.removeValue(forKey: uid) }
+            table.keepFinished(id, owner: uid, limit: limit)
             return request
         }
         guard let finished else { return }
@@ -252,20 +293,38 @@ actor RequestRegistry {
         owner: CallerIdentity,
         summary: [String: JSONValue]
     ) {
-        var fields = summary
-        fields["requestId"] = .integer(id)
-        fields["method"] = .string(method)
-        events.record("requestSubmitted", owner: owner, fields)
+        events.record("requestSubmitted", owner: owner, Self.submissionFields(id, method: method, summary: summary))
     }
 
     private nonisolated func recordEnd(_ id: Int64, method: String, owner: CallerIdentity, state: FileRequest.State) {
+        let (name, fields) = Self.endEvent(id, method: method, state: state)
+        events.record(name, owner: owner, fields)
+    }
+
+    private static func submissionFields(
+        _ id: Int64,
+        method: String,
+        summary: [String: JSONValue]
+    ) -> [String: JSONValue] {
+        var fields = summary
+        fields["requestId"] = .integer(id)
+        fields["method"] = .string(method)
+        return fields
+    }
+
+    /// `requestCompleted`, `requestFailed` (with the error's message) or `requestCancelled`.
+    private static func endEvent(
+        _ id: Int64,
+        method: String,
+        state: FileRequest.State
+    ) -> (name: String, fields: [String: JSONValue]) {
         var fields: [String: JSONValue] = ["requestId": .integer(id), "method": .string(method)]
         switch state {
         case .failed(let error):
             fields["errorMessage"] = .string(error.message)
-            events.record("requestFailed", owner: owner, fields)
-        case .cancelled: events.record("requestCancelled", owner: owner, fields)
-        default: events.record("requestCompleted", owner: owner, fields)
+            return ("requestFailed", fields)
+        case .cancelled: return ("requestCancelled", fields)
+        default: return ("requestCompleted", fields)
         }
     }
 
@@ -375,7 +434,7 @@ actor RequestRegistry {
                 guard let finished = request.finished else { return false }
                 return force || finished <= cutoff
             }.map(\.id)
-            for id in expired { table.requests.removeValue(forKey: id) }
+            table.remove(expired)
             return expired.count
         }
     }
