@@ -32,6 +32,12 @@ struct NodeConfigurationLoaderTests {
                 max_connections = 8
                 max_message_bytes = 65536
                 superusers = ["alice", "bob"]
+                [requests]
+                workers = 2
+                max_pending_per_user = 50
+                max_finished_per_user = 20
+                time_limit_seconds = 600
+                interval_seconds = 120
                 [lanes]
                 count = 3
                 cpus = 2
@@ -68,6 +74,9 @@ struct NodeConfigurationLoaderTests {
         #expect(configuration.control.maxMessageBytes == 65536)
         #expect(configuration.control.superusers == ["alice", "bob"])
         #expect(configuration.log.level == .debug)
+        let requests = configuration.requests
+        #expect(requests.workers == 2 && requests.maxPendingPerUser == 50 && requests.maxFinishedPerUser == 20)
+        #expect(requests.timeLimitSeconds == 600 && requests.intervalSeconds == 120)
         let lanes = configuration.lanes
         #expect(lanes.lanes.count == 3 && lanes.lanes.cpus == 2 && lanes.lanes.memoryLimitBytes == 1 << 30)
         #expect(lanes.lanes.maxRuntimeSeconds == 3600 && lanes.lanes.maxRestarts == 5 && lanes.lanes.finishedKept == 10)
@@ -94,6 +103,7 @@ struct NodeConfigurationLoaderTests {
             ("[log]\nlevels = \"info\"\n", "t.toml:2: key 'log.levels': unknown key in [log] (known keys: level)"),
             ("\n\n[node\n", "t.toml:3: "),
             ("[lanes]\nniceness = 20\n", "t.toml:2: key 'lanes.niceness': must be between 0 and 19"),
+            ("[requests]\nmax_finished_per_user = 0\n", "t.toml:2: key 'requests.max_finished_per_user': must be"),
             ("[lanes]\nmemory = 1\n", "t.toml:2: key 'lanes.memory': unknown key in [lanes]"),
             ("[coordinator]\nurl = \"ftp://c\"\n", "t.toml:2: key 'coordinator.url': must start with https://"),
             ("[coordinator]\nwhen_disabled = \"stop\"\n", "t.toml:2: key 'coordinator.when_disabled': must be"),
