@@ -93,6 +93,7 @@ public final class EventLog: Sendable {
     /// Appends events of one owner, in order, with one write: a request that finished as it was submitted logs
     /// both its ends at once.
     public func record(_ batch: [(name: String, fields: [String: JSONValue])], owner: CallerIdentity?) {
+        guard !batch.isEmpty else { return }
         storage.withLock { storage in
             var lines: [UInt8] = []
             for (name, fields) in batch {
