@@ -36,6 +36,7 @@ struct NodeConfigurationLoaderTests {
                 workers = 2
                 max_pending_per_user = 50
                 max_finished_per_user = 20
+                max_result_bytes_per_user = 1048576
                 time_limit_seconds = 600
                 interval_seconds = 120
                 [lanes]
@@ -77,6 +78,7 @@ struct NodeConfigurationLoaderTests {
         let requests = configuration.requests
         #expect(requests.workers == 2 && requests.maxPendingPerUser == 50 && requests.maxFinishedPerUser == 20)
         #expect(requests.timeLimitSeconds == 600 && requests.intervalSeconds == 120)
+        #expect(requests.maxResultBytesPerUser == 1 << 20)
         let lanes = configuration.lanes
         #expect(lanes.lanes.count == 3 && lanes.lanes.cpus == 2 && lanes.lanes.memoryLimitBytes == 1 << 30)
         #expect(lanes.lanes.maxRuntimeSeconds == 3600 && lanes.lanes.maxRestarts == 5 && lanes.lanes.finishedKept == 10)

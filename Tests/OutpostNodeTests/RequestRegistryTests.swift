@@ -24,6 +24,17 @@ struct RequestRegistryTests {
         )
     }
 
+    /// A finished listing whose JSON text is `bytes` long.
+    func listed(_ registry: RequestRegistry, by owner: CallerIdentity, bytes: Int) -> Int64 {
+        registry.recordFinished(
+            method: "lsAsync",
+            owner: owner,
+            summary: [:],
+            outcome: .success(.serialized(SerializedJSON(.string(String(repeating: "x", count: bytes - 2))))),
+            control: OperationControl()
+        )
+    }
+
     func isKept(_ registry: RequestRegistry, _ id: Int64, for caller: CallerIdentity) -> Bool {
         (try? registry.status(id, caller: caller, superuser: false)) != nil
     }
@@ -34,7 +45,7 @@ struct RequestRegistryTests {
         let registry = RequestRegistry(
             workers: 1,
             maximumPendingPerUser: 10,
-            maximumFinishedPerUser: 2,
+            retention: .init(maximumFinished: 2, maximumResultBytes: 1 << 20),
             settings: .init(),
             events: events
         )
@@ -73,5 +84,31 @@ struct RequestRegistryTests {
         #expect(await registry.collectGarbage(force: true) == 3)
         let later = (10..<12).map { listed(registry, by: alice, $0) }
         #expect(later.allSatisfy { isKept(registry, $0, for: alice) })
+    }
+
+    @Test("past max_result_bytes_per_user a user's oldest results go, but the newest stays whatever its size")
+    func resultBytesAreCappedPerUser() throws {
+        let registry = RequestRegistry(
+            workers: 1,
+            maximumPendingPerUser: 10,
+            retention: .init(maximumFinished: 100, maximumResultBytes: 1000),
+            settings: .init(),
+            events: try EventLog(stateDirectory: makeTemporaryDirectory())
+        )
+        let small = (0..<4).map { _ in listed(registry, by: alice, bytes: 300) }
+        #expect(small.map { isKept(registry, $0, for: alice) } == [false, true, true, true], "900 of 1,000 bytes")
+        let value = listed(registry, by: alice, 7)
+        #expect(isKept(registry, value, for: alice) && isKept(registry, small[1], for: alice), "values count nothing")
+        let bobs = listed(registry, by: bob, bytes: 900)
+
+        let huge = listed(registry, by: alice, bytes: 5000)
+        #expect(isKept(registry, huge, for: alice), "the newest result is kept even past the budget")
+        #expect((small + [value]).allSatisfy { !isKept(registry, $0, for: alice) })
+        #expect(isKept(registry, bobs, for: bob))
+        let result = try registry.finishedResult(huge, caller: alice, superuser: false)
+        #expect(result?.serialized.bytes.count == 5000)
+
+        let next = listed(registry, by: alice, bytes: 300)
+        #expect(!isKept(registry, huge, for: alice) && isKept(registry, next, for: alice))
     }
 }

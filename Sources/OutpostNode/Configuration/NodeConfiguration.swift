@@ -27,6 +27,9 @@ public struct NodeConfiguration: Sendable, Equatable {
         /// Finished requests whose results one user keeps; past it, that user's oldest result is dropped before its
         /// time limit.
         public var maxFinishedPerUser = 1000
+        /// Bytes of finished results one user keeps (listings' JSON text); past it, as above. The newest result is
+        /// kept whatever its size.
+        public var maxResultBytesPerUser = 256 << 20
         /// How long a finished request's result is kept.
         public var timeLimitSeconds: Int64 = 3600
         /// How often finished requests are swept.

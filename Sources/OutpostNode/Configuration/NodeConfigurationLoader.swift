@@ -72,7 +72,8 @@ public enum NodeConfigurationLoader {
         }
         if let requests = try root.subsection("requests") {
             try requests.rejectUnknownKeys(known: [
-                "workers", "max_pending_per_user", "max_finished_per_user", "time_limit_seconds", "interval_seconds",
+                "workers", "max_pending_per_user", "max_finished_per_user", "max_result_bytes_per_user",
+                "time_limit_seconds", "interval_seconds",
             ])
             if let value = try requests.integer("workers", in: 1...256) { configuration.requests.workers = value }
             if let value = try requests.integer("max_pending_per_user", in: 1...1_000_000) {
@@ -80,6 +81,9 @@ public enum NodeConfigurationLoader {
             }
             if let value = try requests.integer("max_finished_per_user", in: 1...1_000_000) {
                 configuration.requests.maxFinishedPerUser = value
+            }
+            if let value = try requests.integer("max_result_bytes_per_user", in: (1 << 20)...(1 << 40)) {
+                configuration.requests.maxResultBytesPerUser = value
             }
             if let value = try requests.integer("time_limit_seconds", in: 0...2_147_483_647) {
                 configuration.requests.timeLimitSeconds = Int64(value)

@@ -62,7 +62,10 @@ public enum NodeDaemon {
         let registry = RequestRegistry(
             workers: configuration.requests.workers,
             maximumPendingPerUser: configuration.requests.maxPendingPerUser,
-            maximumFinishedPerUser: configuration.requests.maxFinishedPerUser,
+            retention: .init(
+                maximumFinished: configuration.requests.maxFinishedPerUser,
+                maximumResultBytes: configuration.requests.maxResultBytesPerUser
+            ),
             settings: .init(
                 timeLimitSeconds: configuration.requests.timeLimitSeconds,
                 intervalSeconds: configuration.requests.intervalSeconds

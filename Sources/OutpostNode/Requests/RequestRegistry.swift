@@ -1,4 +1,3 @@
-import NIOCore
 import NIOPosix
 import OutpostCore
 import OutpostFiles
@@ -35,68 +34,32 @@ actor RequestRegistry {
         case network(@Sendable () async throws(RPCError) -> JSONValue)
     }
 
-    /// Every request by id, with what ids and caps need. Behind a lock rather than the actor's isolation: a small
-    /// `ls` is listed and recorded, and a finished result fetched, right on the control server's event loop
-    /// (`recordFinished`, `finishedResult`), with no hop onto the actor.
-    private struct Table {
-        var requests: [Int64: FileRequest] = [:]
-        /// Unfinished requests per uid, kept in step with `requests` so the per-user cap costs nothing to check.
-        var unfinishedByUser: [UInt32: Int] = [:]
-        /// Finished requests per uid, oldest first: past the per-user cap the oldest result goes.
-        var finishedByUser: [UInt32: CircularBuffer<Int64>] = [:]
-        var nextID: Int64 = 1
-
-        mutating func takeID() -> Int64 {
-            defer { nextID += 1 }
-            return nextID
-        }
-
-        /// Counts a request that just finished against its owner's cap, dropping that owner's oldest finished
-        /// requests beyond `limit` (unfinished ones are never dropped).
-        mutating func keepFinished(_ id: Int64, owner uid: UInt32, limit: Int) {
-            finishedByUser[uid, default: CircularBuffer()].append(id)
-            while finishedByUser[uid]!.count > limit {
-                requests.removeValue(forKey: finishedByUser[uid]!.removeFirst())
-            }
-        }
-
-        /// Removes finished requests (the garbage collector's choice) and forgets them in the per-user order.
-        mutating func remove(_ ids: [Int64]) {
-            guard !ids.isEmpty else { return }
-            for id in ids { requests.removeValue(forKey: id) }
-            for uid in Array(finishedByUser.keys) {
-                let kept = finishedByUser[uid]!.filter { requests[$0] != nil }
-                finishedByUser[uid] = kept.isEmpty ? nil : CircularBuffer(kept)
-            }
-        }
-    }
-
-    private let table = Mutex(Table())
+    private let table: Mutex<RequestTable>
     private var waiters: [Int64: [Int: CheckedContinuation<Void, Never>]] = [:]
     private var nextWaiterID = 0
     /// Waiters whose timer fired before they began to wait.
     private var expiredWaiters: Set<Int> = []
     private let pool: NIOThreadPool
     private let maximumPendingPerUser: Int
-    private let maximumFinishedPerUser: Int
     private let events: EventLog
     private let jobs: AsyncStream<Job>
     private let intake: AsyncStream<Job>.Continuation
     private(set) var settings = Settings()
 
-    /// `maximumFinishedPerUser` bounds what one user's results hold in memory: within the time limit, a user who
-    /// submits as fast as they can would otherwise keep an hour of results.
+    /// `retention` bounds what one user's finished results hold in memory (see `RequestTable.Retention`).
     init(
         workers: Int,
         maximumPendingPerUser: Int,
-        maximumFinishedPerUser: Int,
+        retention: RequestTable.Retention,
         settings: Settings,
         events: EventLog
     ) {
         pool = NIOThreadPool(numberOfThreads: workers)
         pool.start()
         self.maximumPendingPerUser = maximumPendingPerUser
-        self.maximumFinishedPerUser = max(maximumFinishedPerUser, 1)
+        var retention = retention
+        retention.maximumFinished = max(retention.maximumFinished, 1)
+        table = Mutex(RequestTable(retention: retention))
         self.settings = settings
         self.events = events
         (jobs, intake) = AsyncStream.makeStream(of: Job.self)
@@ -157,17 +120,9 @@ actor RequestRegistry {
                         + "wait for some to finish or cancel them"
                 )
             }
-            let id = table.takeID()
-            table.unfinishedByUser[owner.uid, default: 0] += 1
-            table.requests[id] = FileRequest(
-                id: id,
-                method: method,
-                owner: owner,
-                created: Self.now(),
-                state: .queued,
-                control: control
-            )
-            return id
+            return table.add { id in
+                FileRequest(id: id, method: method, owner: owner, created: Self.now(), state: .queued, control: control)
+            }
         }
         recordSubmission(id, method: method, owner: owner, summary: summary)
         if case .terminated = intake.yield(Job(id: id, control: control, work: work)) {
@@ -192,20 +147,18 @@ actor RequestRegistry {
         case .failure(let error): state = .failed(RPCError(fileError: error))
         }
         let now = Self.now()
-        let limit = maximumFinishedPerUser
         let id = table.withLock { table in
-            let id = table.takeID()
-            table.requests[id] = FileRequest(
-                id: id,
-                method: method,
-                owner: owner,
-                created: now,
-                finished: now,
-                state: state,
-                control: control
-            )
-            table.keepFinished(id, owner: owner.uid, limit: limit)
-            return id
+            table.add { id in
+                FileRequest(
+                    id: id,
+                    method: method,
+                    owner: owner,
+                    created: now,
+                    finished: now,
+                    state: state,
+                    control: control
+                )
+            }
         }
         events.record(
             [
@@ -231,11 +184,7 @@ actor RequestRegistry {
     }
 
     private func execute(_ job: Job) async {
-        let started = table.withLock { table -> Bool in
-            guard case .queued = table.requests[job.id]?.state else { return false }  // cancelled while queued
-            table.requests[job.id]?.state = .running
-            return true
-        }
+        let started = table.withLock { $0.start(job.id) }
         guard started else { return }
         let blocking: @Sendable (OperationControl) throws(FileOperationError) -> RequestResult
         switch job.work {
@@ -269,18 +218,7 @@ actor RequestRegistry {
     }
 
     private func finish(_ id: Int64, _ state: FileRequest.State) {
-        let limit = maximumFinishedPerUser
-        let finished = table.withLock { table -> FileRequest? in
-            guard var request = table.requests[id], !request.state.isFinished else { return nil }
-            request.state = state
-            request.finished = Self.now()
-            table.requests[id] = request
-            let uid = request.owner.uid
-            table.unfinishedByUser[uid, default: 1] -= 1
-            if table.unfinishedByUser[uid] == 0 { table.unfinishedByUser.removeValue(forKey: uid) }
-            table.keepFinished(id, owner: uid, limit: limit)
-            return request
-        }
+        let finished = table.withLock { $0.finish(id, state, at: Self.now()) }
         guard let finished else { return }
         recordEnd(id, method: finished.method, owner: finished.owner, state: state)
         for waiter in (waiters.removeValue(forKey: id) ?? [:]).values { waiter.resume() }
