@@ -57,8 +57,6 @@ actor RequestRegistry {
         pool = NIOThreadPool(numberOfThreads: workers)
         pool.start()
         self.maximumPendingPerUser = maximumPendingPerUser
-        var retention = retention
-        retention.maximumFinished = max(retention.maximumFinished, 1)
         table = Mutex(RequestTable(retention: retention))
         self.settings = settings
         self.events = events

@@ -29,6 +29,8 @@ struct RequestTable {
     private var nextID: Int64 = 1
 
     init(retention: Retention) {
+        var retention = retention
+        retention.maximumFinished = max(retention.maximumFinished, 1)
         self.retention = retention
     }
 
