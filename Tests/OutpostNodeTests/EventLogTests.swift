@@ -158,3 +158,44 @@ extension EventLogTests {
         #expect(text == JSONCoding.serializeToString(event.json) + "\n")
     }
 }
+
+extension EventLogTests {
+    /// Runs a program to its end and returns its exit status.
+    func run(_ arguments: [String]) -> Int32 {
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return status
+    }
+
+    @Test(
+        "on a full disk the events stay in memory, and a line cut short is removed so the file reads back whole",
+        .enabled(if: geteuid() == 0, "mounting a tmpfs needs root")
+    )
+    func fullDisk() throws {
+        let state = directory + "/small"
+        mkdir(state, 0o700)
+        try #require(run(["/bin/mount", "-t", "tmpfs", "-o", "size=8k,mode=0700", "tmpfs", state]) == 0)
+        defer { _ = run(["/bin/umount", "-l", state]) }
+        let root = CallerIdentity(uid: 0, gid: 0, pid: 1, userName: "root")
+        do {
+            let log = try EventLog(stateDirectory: state)
+            log.record("before")  // the log file's first page
+            // Fill the rest of the file system.
+            let filler = open(state + "/filler", O_WRONLY | O_CREAT, 0o600)
+            let block = [UInt8](repeating: 0, count: 1024)
+            while block.withUnsafeBytes({ write(filler, $0.baseAddress, $0.count) }) > 0 {}
+            close(filler)
+            // Longer than what is left of the log file's page: part of it is written, then the disk is full.
+            log.record([("lost", ["text": .string(String(repeating: "x", count: 6000))]), ("lost", [:])], owner: alice)
+            #expect(log.query(caller: root, superuser: true).map(\.name) == ["before", "lost", "lost"])
+            unlink(state + "/filler")
+            log.record("after")
+        }
+        let reopened = try EventLog(stateDirectory: state)
+        #expect(reopened.query(caller: root, superuser: true).map(\.name) == ["before", "after"])
+    }
+}

@@ -14,7 +14,8 @@ import OutpostService
 /// lines it becomes `events.1.jsonl` (replacing the older one) and a new file starts, so the disk holds at most
 /// `2 × capacity` events and memory at most `capacity`. A line torn by a crash is skipped when the log is read back.
 /// Appends are single `write(2)` calls with `O_APPEND`: an event costs microseconds, and nothing is fsynced, because
-/// the log describes work rather than being the work's record.
+/// the log describes work rather than being the work's record. On a full disk the events stay in memory and what
+/// a short write left of their lines is cut off, so the file reads back whole once there is room again.
 public final class EventLog: Sendable {
     /// One event: `_event` and `_timestamp` (µs since the epoch) as in the seed API, plus its own fields. An event
     /// with a `uid` belongs to that user; the others (server start, sandbox and GC changes) are for superusers.
@@ -158,7 +159,14 @@ public final class EventLog: Sendable {
         }
         guard storage.descriptor >= 0 else { return }
         let written = lines.withUnsafeBytes { Glibc.write(storage.descriptor, $0.baseAddress, $0.count) }
-        if written == lines.count { storage.linesInFile += events }
+        if written == lines.count {
+            storage.linesInFile += events
+        } else if written > 0 {
+            // A short write (the disk filled up) left part of a line: cut it off, or the next event would be glued
+            // to it and lost with it when the log is read back.
+            let end = lseek(storage.descriptor, 0, SEEK_END)
+            if end >= written { ftruncate(storage.descriptor, end - off_t(written)) }
+        }
     }
 
     /// The event's line: the same members as `json`, written straight to bytes, `_event` and `_timestamp` first
