@@ -63,7 +63,7 @@ public enum JSONCoding {
     }
 
     /// Digits written straight into the output, backwards then reversed: no String per number.
-    static func writeInteger(_ number: Int64, to output: inout [UInt8]) {
+    private static func writeInteger(_ number: Int64, to output: inout [UInt8]) {
         if number < 0 { output.append(UInt8(ascii: "-")) }
         var magnitude = number.magnitude
         let start = output.count
@@ -75,7 +75,7 @@ public enum JSONCoding {
     }
 
     /// Whole numbers as integers (so 3.0 is written 3), the rest in Swift's shortest form that reads back exactly.
-    static func writeDouble(_ number: Double, to output: inout [UInt8]) {
+    private static func writeDouble(_ number: Double, to output: inout [UInt8]) {
         guard number.isFinite else {
             output.append(contentsOf: "null".utf8)  // JSON has no NaN or infinity.
             return
@@ -88,7 +88,7 @@ public enum JSONCoding {
         }
     }
 
-    static func writeString(_ text: String, to output: inout [UInt8]) {
+    private static func writeString(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         // Most strings (names, keys) need no escaping: copy them in one go, from their contiguous bytes.
         var text = text
@@ -117,6 +117,34 @@ public enum JSONCoding {
             }
         }
         output.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONCoding {
+    /// Appends `value` as compact JSON text, as `serialize` would write it: for writers that build a larger text
+    /// (an object whose members they write in sorted order themselves) without a `JSONValue` around it.
+    public static func append(_ value: JSONValue, to output: inout [UInt8]) {
+        write(value, to: &output)
+    }
+
+    /// The same text as `append(.integer(number))`, without the enum around it.
+    public static func append(integer number: Int64, to output: inout [UInt8]) {
+        writeInteger(number, to: &output)
+    }
+
+    /// The same text as `append(.double(number))`.
+    public static func append(double number: Double, to output: inout [UInt8]) {
+        writeDouble(number, to: &output)
+    }
+
+    /// The same text as `append(.string(text))`.
+    public static func append(string text: String, to output: inout [UInt8]) {
+        writeString(text, to: &output)
+    }
+
+    /// Bytes of JSON syntax the caller wrote out (`{"name":`), copied as they are.
+    public static func append(syntax text: StaticString, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }
 

@@ -121,7 +121,7 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
     private func handleSingle(
         _ value: JSONValue,
         context: Context
-    ) async -> (id: RPCRequestID, outcome: Result<Answer, RPCError>)? {
+    ) async -> (id: RPCRequestID, outcome: Result<RPCResult, RPCError>)? {
         let request: RPCRequest
         switch RPCRequest.validate(value) {
         case .success(let valid): request = valid
@@ -132,7 +132,8 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
         return (id, outcome)
     }
 
-    private static func responseValue(_ answered: (id: RPCRequestID, outcome: Result<Answer, RPCError>)) -> JSONValue {
+    private static func responseValue(_ answered: (id: RPCRequestID, outcome: Result<RPCResult, RPCError>)) -> JSONValue
+    {
         RPCResponse(id: answered.id, outcome: answered.outcome.map(\.value)).json
     }
 
@@ -141,20 +142,7 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
         await answer(request, context: context).map(\.value)
     }
 
-    /// A method's result as it came: a value, or JSON text made by the method.
-    enum Answer {
-        case value(JSONValue)
-        case serialized(SerializedJSON)
-
-        var value: JSONValue {
-            switch self {
-            case .value(let value): value
-            case .serialized(let text): text.value
-            }
-        }
-    }
-
-    private func answer(_ request: RPCRequest, context: Context) async -> Result<Answer, RPCError> {
+    private func answer(_ request: RPCRequest, context: Context) async -> Result<RPCResult, RPCError> {
         if let refusal = admission?(request.method, context) { return .failure(refusal) }
         guard let method = methods[request.method] else { return .failure(.methodNotFound(request.method)) }
         do {
@@ -172,14 +160,14 @@ public struct RPCDispatcher<Context: Sendable>: Sendable {
 
     /// The response's bytes: a serialized result is spliced in, byte for byte what serializing the response object
     /// with the result as a value would give (keys in order: id, jsonrpc, result).
-    private static func response(_ id: RPCRequestID, _ outcome: Result<Answer, RPCError>) -> [UInt8] {
+    private static func response(_ id: RPCRequestID, _ outcome: Result<RPCResult, RPCError>) -> [UInt8] {
         switch outcome {
         case .success(.serialized(let result)):
             var bytes: [UInt8] = []
             bytes.reserveCapacity(result.bytes.count + 40)
-            bytes.append(contentsOf: #"{"id":"#.utf8)
+            JSONCoding.append(syntax: #"{"id":"#, to: &bytes)
             JSONCoding.append(id.json, to: &bytes)
-            bytes.append(contentsOf: #","jsonrpc":"2.0","result":"#.utf8)
+            JSONCoding.append(syntax: #","jsonrpc":"2.0","result":"#, to: &bytes)
             bytes.append(contentsOf: result.bytes)
             bytes.append(UInt8(ascii: "}"))
             return bytes

@@ -21,30 +21,25 @@ public struct SerializedJSON: Sendable, Hashable {
     }
 }
 
-extension JSONCoding {
-    /// Appends `value` as compact JSON text, as `serialize` would write it: for writers that build a larger text
-    /// (an object whose members they write in sorted order themselves) without a `JSONValue` around it.
-    public static func append(_ value: JSONValue, to output: inout [UInt8]) {
-        write(value, to: &output)
+/// A method's or request's result as it was made: a value, or JSON text written where it was computed (a listing,
+/// from its entries on the thread that read them). The dispatcher splices text into the response as it is.
+public enum RPCResult: Sendable {
+    case value(JSONValue)
+    case serialized(SerializedJSON)
+
+    /// As a value: text is parsed back (for a batch, a direct `call`).
+    public var value: JSONValue {
+        switch self {
+        case .value(let value): value
+        case .serialized(let text): text.value
+        }
     }
 
-    /// The same text as `append(.integer(number))`, without the enum around it.
-    public static func append(integer number: Int64, to output: inout [UInt8]) {
-        writeInteger(number, to: &output)
-    }
-
-    /// The same text as `append(.double(number))`.
-    public static func append(double number: Double, to output: inout [UInt8]) {
-        writeDouble(number, to: &output)
-    }
-
-    /// The same text as `append(.string(text))`.
-    public static func append(string text: String, to output: inout [UInt8]) {
-        writeString(text, to: &output)
-    }
-
-    /// Bytes of JSON syntax the caller wrote out (`{"name":`), copied as they are.
-    public static func append(syntax text: StaticString, to output: inout [UInt8]) {
-        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    /// As text: a value is serialized.
+    public var serialized: SerializedJSON {
+        switch self {
+        case .value(let value): SerializedJSON(value)
+        case .serialized(let text): text
+        }
     }
 }

@@ -7,7 +7,7 @@ struct FileRequest: Sendable {
     enum State: Sendable {
         case queued
         case running
-        case succeeded(RequestResult)
+        case succeeded(RPCResult)
         case failed(RPCError)
         case cancelled
 
@@ -43,19 +43,5 @@ struct FileRequest: Sendable {
         }
         if let finished { members["finished"] = .double(finished) }
         return .object(members)
-    }
-}
-
-/// What a request that succeeded gives back: a value, or JSON text made where the result was computed (a listing,
-/// written from its entries on the thread that read them).
-enum RequestResult: Sendable {
-    case value(JSONValue)
-    case serialized(SerializedJSON)
-
-    var serialized: SerializedJSON {
-        switch self {
-        case .value(let value): SerializedJSON(value)
-        case .serialized(let text): text
-        }
     }
 }

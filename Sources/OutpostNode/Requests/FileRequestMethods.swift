@@ -39,7 +39,7 @@ enum FileRequestMethods {
             let path = try sandboxPath(params, "path")
             guard try params.optionalBool("directory") != true else { return nil }
             let control = OperationControl()
-            let outcome: Result<RequestResult, FileOperationError>
+            let outcome: Result<RPCResult, FileOperationError>
             do throws(FileOperationError) {
                 guard
                     let entries = try FileListing.listIfSmall(

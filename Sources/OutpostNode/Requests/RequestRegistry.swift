@@ -30,7 +30,7 @@ actor RequestRegistry {
     /// What a request does: file work blocks in system calls and runs on the pool; network work (a call to the
     /// coordinator) awaits and runs as a plain child task.
     enum Work: Sendable {
-        case blocking(@Sendable (OperationControl) throws(FileOperationError) -> RequestResult)
+        case blocking(@Sendable (OperationControl) throws(FileOperationError) -> RPCResult)
         case network(@Sendable () async throws(RPCError) -> JSONValue)
     }
 
@@ -87,7 +87,7 @@ actor RequestRegistry {
         method: String,
         owner: CallerIdentity,
         summary: [String: JSONValue] = [:],
-        work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> RequestResult
+        work: @escaping @Sendable (OperationControl) throws(FileOperationError) -> RPCResult
     ) throws(RPCError) -> Int64 {
         try submit(method: method, owner: owner, summary: summary, work: .blocking(work))
     }
@@ -136,7 +136,7 @@ actor RequestRegistry {
         method: String,
         owner: CallerIdentity,
         summary: [String: JSONValue],
-        outcome: Result<RequestResult, FileOperationError>,
+        outcome: Result<RPCResult, FileOperationError>,
         control: OperationControl
     ) -> Int64 {
         let state: FileRequest.State
@@ -175,7 +175,7 @@ actor RequestRegistry {
         caller: CallerIdentity,
         superuser: Bool
     ) throws(RPCError)
-        -> RequestResult?
+        -> RPCResult?
     {
         let request = try visibleRequest(id, to: caller, superuser: superuser)
         return request.state.isFinished ? try Self.outcome(of: request) : nil
@@ -184,7 +184,7 @@ actor RequestRegistry {
     private func execute(_ job: Job) async {
         let started = table.withLock { $0.start(job.id) }
         guard started else { return }
-        let blocking: @Sendable (OperationControl) throws(FileOperationError) -> RequestResult
+        let blocking: @Sendable (OperationControl) throws(FileOperationError) -> RPCResult
         switch job.work {
         case .blocking(let work):
             blocking = work
@@ -196,9 +196,9 @@ actor RequestRegistry {
             }
             return
         }
-        let outcome: Result<RequestResult, FileOperationError>
+        let outcome: Result<RPCResult, FileOperationError>
         do {
-            outcome = try await pool.runIfActive { () -> Result<RequestResult, FileOperationError> in
+            outcome = try await pool.runIfActive { () -> Result<RPCResult, FileOperationError> in
                 do throws(FileOperationError) {
                     return .success(try blocking(job.control))
                 } catch {
@@ -279,7 +279,7 @@ actor RequestRegistry {
     }
 
     /// A finished request's result, or its error.
-    private static func outcome(of request: FileRequest) throws(RPCError) -> RequestResult {
+    private static func outcome(of request: FileRequest) throws(RPCError) -> RPCResult {
         switch request.state {
         case .succeeded(let value): return value
         case .failed(let error): throw error
@@ -304,7 +304,7 @@ actor RequestRegistry {
         superuser: Bool,
         timeout: Duration?
     ) async throws(RPCError)
-        -> RequestResult
+        -> RPCResult
     {
         var request = try visibleRequest(id, to: caller, superuser: superuser)
         if !request.state.isFinished {
