@@ -140,3 +140,11 @@ long outpost_list_attributes(int fd, char *buffer, unsigned long capacity) {
 int outpost_rename_noreplace(int old_directory, const char *old_name, int new_directory, const char *new_name) {
     return renameat2(old_directory, old_name, new_directory, new_name, RENAME_NOREPLACE);
 }
+
+int outpost_open_no_symlinks(const char *path, int flags) {
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (unsigned long long)flags | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}

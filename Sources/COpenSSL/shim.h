@@ -97,3 +97,11 @@ static inline EVP_PKEY *outpost_private_key_from_der(const unsigned char *input,
     const unsigned char *cursor = input;
     return d2i_AutoPrivateKey(NULL, &cursor, length);
 }
+
+/// HMAC-SHA256 of `data` under `key` into `out` (32 bytes); 1 on success.
+static inline int outpost_hmac_sha256(
+    const unsigned char *key, size_t key_length, const unsigned char *data, size_t length, unsigned char *out) {
+    size_t written = 0;
+    return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_length, data, length, out, 32, &written) != NULL &&
+           written == 32;
+}

@@ -38,14 +38,23 @@ enum DirectoryReader {
         path: String,
         _ body: (Entry) throws(FileOperationError) -> Void
     ) throws(FileOperationError) {
-        guard lseek(directory.raw, 0, SEEK_SET) == 0 else {
+        try forEach(in: directory.raw, path: path, body)
+    }
+
+    /// The same, for a descriptor owned elsewhere (a `DirectoryStack` level).
+    static func forEach(
+        in fd: Int32,
+        path: String,
+        _ body: (Entry) throws(FileOperationError) -> Void
+    ) throws(FileOperationError) {
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
             throw FileOperationError.system(errno, path: path, doing: "read directory")
         }
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bufferBytes)
         defer { buffer.deallocate() }
         let base = buffer.baseAddress!
         while true {
-            let filled = outpost_read_directory(directory.raw, base, UInt(buffer.count))
+            let filled = outpost_read_directory(fd, base, UInt(buffer.count))
             if filled == 0 { return }
             if filled < 0 {
                 if errno == EINTR { continue }

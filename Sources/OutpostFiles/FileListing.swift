@@ -153,8 +153,18 @@ public enum FileListing {
     )
         throws(FileOperationError) -> OwnedDescriptor
     {
+        try openSubdirectory(parentFD: parent.raw, name, displayPath: displayPath)
+    }
+
+    static func openSubdirectory(
+        parentFD parent: Int32,
+        _ name: [UInt8],
+        displayPath: String
+    )
+        throws(FileOperationError) -> OwnedDescriptor
+    {
         let fd = name.withCName {
-            outpost_openat_beneath(parent.raw, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, outpost_resolve_no_symlinks)
+            outpost_openat_beneath(parent, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, outpost_resolve_no_symlinks)
         }
         guard fd >= 0 else { throw FileOperationError.system(errno, path: displayPath, doing: "open directory") }
         return OwnedDescriptor(fd)
@@ -178,9 +188,55 @@ struct UsageWalker {
         var inode: UInt64
     }
 
+    /// Adds up the tree under `directory`, depth first, without recursion (`DirectoryStack`): a tree as deep as a
+    /// user can make one costs neither the thread's stack nor a descriptor per level.
     mutating func walk(_ directory: borrowing OwnedDescriptor) throws(FileOperationError) {
+        var stack = try DirectoryStack(base: directory, displayPath: displayPath)
+        // The subdirectories still to visit, one list per level of `stack`.
+        var pending: [[[UInt8]]] = [try scan(try descriptor(&stack))]
+        while !pending.isEmpty {
+            guard let name = pending[pending.count - 1].popLast() else {
+                pending.removeLast()
+                if stack.depth > 0 { stack.pop() }
+                continue
+            }
+            do {
+                try stack.push(name)
+            } catch {
+                // A directory replaced (by a symlink, or removed) since it was read is skipped, never followed.
+                try control.checkCancelled(displayPath)
+                continue
+            }
+            do {
+                pending.append(try scan(try descriptor(&stack)))
+            } catch {
+                // Gone or moved while we counted: what is left of it is not in the tree any more.
+                if error.code == .cancelled { throw error }
+                stack.pop()
+            }
+        }
+    }
+
+    private func descriptor(_ stack: inout DirectoryStack) throws(FileOperationError) -> Int32 {
+        do {
+            return try stack.current()
+        } catch {
+            switch error {
+            case .changed:
+                throw FileOperationError(
+                    .notFound,
+                    path: displayPath,
+                    message: "\(displayPath): changed during the walk"
+                )
+            case .system(let failure): throw failure
+            }
+        }
+    }
+
+    /// Counts the files of one directory and returns its subdirectories.
+    private mutating func scan(_ fd: Int32) throws(FileOperationError) -> [[UInt8]] {
         var subdirectories: [[UInt8]] = []
-        try DirectoryReader.forEach(in: directory, path: displayPath) { entry throws(FileOperationError) in
+        try DirectoryReader.forEach(in: fd, path: displayPath) { entry throws(FileOperationError) in
             try control.checkCancelled(displayPath)
             control.count()
             if entry.type == UInt8(DT_DIR) {
@@ -189,7 +245,7 @@ struct UsageWalker {
             }
             if entry.type == UInt8(DT_LNK) { return }
             var status = stat()
-            guard fstatat(directory.raw, entry.cName, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return }
+            guard fstatat(fd, entry.cName, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return }
             switch status.st_mode & S_IFMT {
             case S_IFREG:
                 if status.st_nlink > 1 {
@@ -203,13 +259,6 @@ struct UsageWalker {
                 break
             }
         }
-        for name in subdirectories {
-            // A directory replaced (by a symlink, or removed) since it was read is skipped, never followed.
-            guard let child = try? FileListing.openSubdirectory(directory, name, displayPath: displayPath) else {
-                try control.checkCancelled(displayPath)
-                continue
-            }
-            try walk(child)
-        }
+        return subdirectories
     }
 }

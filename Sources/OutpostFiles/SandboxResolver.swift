@@ -41,19 +41,22 @@ public struct SandboxResolver: Sendable {
         }
     }
 
-    /// Opens `path`'s root directory (`outpost_o_path`), for `*at` calls relative to it.
+    /// Opens `path`'s root directory (`outpost_o_path`), for `*at` calls relative to it, never through a symlink a
+    /// user could have swapped in (`SandboxRootOpener`).
     public func openRoot(of path: SandboxPath) throws(FileOperationError) -> OwnedDescriptor {
         let directory = try rootDirectory(of: path)
-        let fd = open(directory, outpost_o_path | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else {
+        do {
+            return try SandboxRootOpener.open(directory)
+        } catch {
+            // The message names the configured directory only when the walk found a symlink: that part of the path
+            // is what an admin must fix, and the caller is its user.
             throw FileOperationError(
-                .system,
+                error.errno == ELOOP ? .escapesSandbox : .system,
                 path: path.text,
-                message: "\(path.text): the sandbox root is not available (\(String(cString: strerror(errno))))",
-                errno: errno
+                message: "\(path.text): the sandbox root is not available (\(error.message))",
+                errno: error.errno
             )
         }
-        return OwnedDescriptor(fd)
     }
 
     /// Opens `relative` beneath `directory` with `flags`; "" opens the directory itself.

@@ -11,18 +11,33 @@ import Glibc
 /// target as it was.
 public enum SandboxTransfers {
     /// Opens a regular file for reading.
+    ///
+    /// `O_NONBLOCK` comes before the type check: opening a FIFO for reading otherwise waits for a writer, and a user
+    /// who leaves FIFOs in their sandbox would tie up the threads every transfer and sign-in shares. (It has no
+    /// effect on the reads of a regular file.)
     public static func openForReading(
         _ path: SandboxPath,
         resolver: SandboxResolver
     ) throws(FileOperationError) -> ReadableFile {
         let root = try resolver.openRoot(of: path)
-        let file = try SandboxResolver.openBeneath(root, path.relative, flags: O_RDONLY, displayPath: path.text)
+        let file = try SandboxResolver.openBeneath(
+            root,
+            path.relative,
+            flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
+            displayPath: path.text
+        )
+        let status = try regularFileStatus(file.raw, path.text)
+        return ReadableFile(descriptor: file.release(), status: status)
+    }
+
+    /// The status of an open file, or a refusal when it is not a regular file.
+    static func regularFileStatus(_ fd: Int32, _ displayPath: String) throws(FileOperationError) -> stat {
         var status = stat()
-        guard fstat(file.raw, &status) == 0 else { throw .system(errno, path: path.text, doing: "stat") }
+        guard fstat(fd, &status) == 0 else { throw .system(errno, path: displayPath, doing: "stat") }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw FileOperationError(.refused, path: path.text, message: "\(path.text) is not a regular file")
+            throw FileOperationError(.refused, path: displayPath, message: "\(displayPath) is not a regular file")
         }
-        return ReadableFile(descriptor: dup(file.raw), status: status)
+        return status
     }
 
     /// Opens (creating if needed) the partial file for an upload to `path`; `owner` is given the new file when the
@@ -39,12 +54,19 @@ public enum SandboxTransfers {
         let directory = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directory >= 0 else { throw .system(errno, path: path.text, doing: "open the directory") }
         let fd = partialName.withCName { name in
-            openat(directory, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            openat(directory, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0o644)
         }
         guard fd >= 0 else {
             let error = errno
             close(directory)
             throw .system(error, path: path.text, doing: "create the partial upload")
+        }
+        do {
+            _ = try regularFileStatus(fd, path.text)
+        } catch {
+            close(fd)
+            close(directory)
+            throw error
         }
         if let owner, geteuid() == 0 { _ = fchown(fd, owner.uid, owner.gid) }
         return PartialUpload(

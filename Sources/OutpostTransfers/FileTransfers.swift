@@ -161,11 +161,13 @@ public struct FileTransfers: Sendable {
 
     // MARK: Uploads
 
-    /// Uploads `path` as `name`; returns its size and MD5 as the report states them.
+    /// Uploads `path` as `name` with the output's upload certificate (`xmlSignature`, from the scheduler reply);
+    /// returns its size and MD5 as the report states them.
     public func upload(
         path: String,
         name: String,
         maxNbytes: Double,
+        xmlSignature: String,
         url: String
     ) async throws(TransferError) -> (Int64, String) {
         guard !limiter.isPaused else { throw Self.paused }
@@ -191,7 +193,8 @@ public struct FileTransfers: Sendable {
             maxNbytes: maxNbytes,
             nbytes: size,
             md5: md5,
-            offset: offset
+            offset: offset,
+            xmlSignature: xmlSignature
         )
         _ = try await post(url, header: header, file: (path, offset))
         return (size, md5)

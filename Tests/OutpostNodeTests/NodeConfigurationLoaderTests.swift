@@ -30,6 +30,8 @@ struct NodeConfigurationLoaderTests {
                 socket = "/run/o.sock"
                 socket_mode = "0600"
                 max_connections = 8
+                max_connections_per_user = 3
+                idle_timeout_seconds = 45
                 max_message_bytes = 65536
                 superusers = ["alice", "bob"]
                 [requests]
@@ -72,6 +74,8 @@ struct NodeConfigurationLoaderTests {
         #expect(configuration.control.socket == "/run/o.sock")
         #expect(configuration.control.socketMode == 0o600)
         #expect(configuration.control.maxConnections == 8)
+        #expect(configuration.control.maxConnectionsPerUser == 3)
+        #expect(configuration.control.idleTimeoutSeconds == 45)
         #expect(configuration.control.maxMessageBytes == 65536)
         #expect(configuration.control.superusers == ["alice", "bob"])
         #expect(configuration.log.level == .debug)

@@ -110,15 +110,61 @@ struct RemoteAccessUnitTests {
     func throttle() {
         let throttle = LoginThrottle(limit: 3, window: 60)
         for second in 0..<3 {
-            #expect(throttle.waitBeforeAttempt(from: "192.0.2.1", now: Double(second)) == nil)
-            throttle.recordFailure(from: "192.0.2.1", now: Double(second))
+            guard case .admitted(let attempt) = throttle.decide(from: "192.0.2.1", now: Double(second)) else {
+                Issue.record("attempt \(second) was not admitted")
+                return
+            }
+            throttle.finish(attempt, succeeded: false, now: Double(second))
         }
-        #expect(throttle.waitBeforeAttempt(from: "192.0.2.1", now: 10) == 50)
-        #expect(throttle.waitBeforeAttempt(from: "192.0.2.2", now: 10) == nil)
-        #expect(throttle.waitBeforeAttempt(from: "192.0.2.1", now: 60.5) == nil)
+        #expect(throttle.decide(from: "192.0.2.1", now: 10).waitSeconds == 50)
+        #expect(throttle.decide(from: "192.0.2.2", now: 10).admitted)
+        #expect(throttle.decide(from: "192.0.2.1", now: 60.5).admitted)
         let small = LoginThrottle(limit: 1, window: 60, maximumAddresses: 2)
-        for address in ["a", "b", "c"] { small.recordFailure(from: address, now: 1) }
-        #expect(small.waitBeforeAttempt(from: "c", now: 2) != nil)
+        for address in ["a", "b", "c"] {
+            if case .admitted(let attempt) = small.decide(from: address, now: 1) {
+                small.finish(attempt, succeeded: false, now: 1)
+            }
+        }
+        #expect(small.decide(from: "c", now: 2).waitSeconds != nil)
+    }
+
+    @Test("checks in progress take slots: 200 guesses at once get 10 checks; right ones all get in, 10 at a time")
+    func throttleCountsChecksInProgress() async throws {
+        let throttle = LoginThrottle(limit: 10, window: 60)
+        let clock: @Sendable () -> Double = { 1 }
+        // 200 attempts arriving together: 10 admitted, the rest wait for them; all 10 fail, and every waiter is
+        // refused without a check.
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    guard case .success(let attempt) = await throttle.admit(from: "192.0.2.9", now: clock) else {
+                        return false
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))  // the password check
+                    throttle.finish(attempt, succeeded: false, now: 1)
+                    return true
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 10)
+        #expect(outcomes.filter { !$0 }.count == 190)
+
+        // 100 right sign-ins at once from another address: all get in.
+        let admitted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<100 {
+                group.addTask {
+                    guard case .success(let attempt) = await throttle.admit(from: "192.0.2.10", now: clock) else {
+                        return false
+                    }
+                    try? await Task.sleep(for: .milliseconds(2))
+                    throttle.finish(attempt, succeeded: true, now: 1)
+                    return true
+                }
+            }
+            return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+        }
+        #expect(admitted == 100)
     }
 
     @Test("only browsers' origins are checked: listed ones and the listener's own pass")
@@ -168,17 +214,36 @@ struct RemoteAccessUnitTests {
 /// The HTTP pieces of `/v1/files/`: ranges, content ranges, digests, percent-decoding and Base64.
 @Suite("remote file transfers: header parsing")
 struct FileTransferHeaderTests {
-    @Test("Range: one range, open-ended or a suffix, clamped to the file; anything else is unsatisfiable")
+    @Test("Range: one range, open-ended or a suffix, clamped to the file; outside it unsatisfiable; else ignored")
     func ranges() {
-        #expect(FileTransferRoutes.byteRange("bytes=0-99", size: 1000) == 0..<100)
-        #expect(FileTransferRoutes.byteRange("bytes=900-", size: 1000) == 900..<1000)
-        #expect(FileTransferRoutes.byteRange("bytes=900-5000", size: 1000) == 900..<1000)
-        #expect(FileTransferRoutes.byteRange("bytes=-100", size: 1000) == 900..<1000)
-        #expect(FileTransferRoutes.byteRange("bytes=-5000", size: 1000) == 0..<1000)
-        for bad in ["bytes=1000-", "bytes=5-4", "bytes=0-1,5-6", "items=0-1", "bytes=-0", "bytes=x-1", "bytes=-1-2"] {
-            #expect(FileTransferRoutes.byteRange(bad, size: 1000) == nil, "\(bad)")
+        typealias Range = FileTransferRoutes.RequestedRange
+        func parse(_ text: String, _ size: Int64 = 1000) -> Range { FileTransferRoutes.byteRange(text, size: size) }
+        #expect(parse("bytes=0-99") == .partial(0..<100))
+        #expect(parse("Bytes=0-99") == .partial(0..<100))
+        #expect(parse("bytes=900-") == .partial(900..<1000))
+        #expect(parse("bytes=900-5000") == .partial(900..<1000))
+        #expect(parse("bytes=-100") == .partial(900..<1000))
+        #expect(parse("bytes=-1") == .partial(999..<1000))
+        #expect(parse("bytes=-5000") == .partial(0..<1000))
+        // The numbers an attacker sends: the largest Int64 and past it, on either side.
+        #expect(parse("bytes=0-9223372036854775807") == .partial(0..<1000))
+        #expect(parse("bytes=0-99999999999999999999999") == .whole)
+        #expect(parse("bytes=9223372036854775807-") == .unsatisfiable)
+        #expect(parse("bytes=-9223372036854775807") == .partial(0..<1000))
+        #expect(parse("bytes=999-9223372036854775807", 1000) == .partial(999..<1000))
+        for unsatisfiable in ["bytes=1000-", "bytes=1200-1300", "bytes=-0", "bytes=12-"] {
+            #expect(
+                parse(unsatisfiable, unsatisfiable == "bytes=12-" ? 12 : 1000) == .unsatisfiable,
+                "\(unsatisfiable)"
+            )
         }
-        #expect(FileTransferRoutes.byteRange("bytes=0-", size: 0) == nil)
+        for ignored in [
+            "bytes=5-4", "bytes=0-1,5-6", "items=0-1", "bytes=x-1", "bytes=-1-2", "bytes=+1-2", "bytes= 1-2",
+        ] {
+            #expect(parse(ignored) == .whole, "\(ignored)")
+        }
+        #expect(parse("bytes=0-", 0) == .unsatisfiable)
+        #expect(parse("bytes=-1", 0) == .unsatisfiable)
     }
 
     @Test("Content-Range: a span of a known total, or a question about one")
@@ -217,5 +282,15 @@ struct FileTransferHeaderTests {
         #expect(FileTransferRoutes.percentDecoded("data:%zz") == nil)
         #expect(FileTransferRoutes.percentDecoded("data:%2") == nil)
         #expect(FileTransferRoutes.percentDecoded("data:%ff") == nil)
+    }
+}
+
+extension LoginThrottle.Decision {
+    fileprivate var admitted: Bool {
+        if case .admitted = self { true } else { false }
+    }
+
+    fileprivate var waitSeconds: Double? {
+        if case .refused(let wait) = self { wait.seconds } else { nil }
     }
 }

@@ -10,13 +10,68 @@ import Testing
         let upload = try #require(try DataServerRequest.parse(prefix: body))
         #expect(
             upload.kind
-                == .upload(name: "toy_wu_1_0_r0", nbytes: 21_118, md5: "6e55c228b670ae971f639449334a87fb", offset: 0)
+                == .upload(
+                    .init(
+                        name: "toy_wu_1_0_r0",
+                        nbytes: 21_118,
+                        md5: "6e55c228b670ae971f639449334a87fb",
+                        offset: 0,
+                        maxNbytes: 1_000_000,
+                        xmlSignature: ""
+                    )
+                )
         )
         let data = Array(body[upload.dataOffset...])
         #expect(data.count == 21_118)
         #expect(Hex.encode(MessageDigest.hash(.md5, data)) == "6e55c228b670ae971f639449334a87fb")
         // A header that has not fully arrived is not an error yet.
         #expect(try DataServerRequest.parse(prefix: Array(body.prefix(100))) == nil)
+    }
+
+    @Test("the header is found however the body is cut into chunks, one byte at a time included, in linear time")
+    func headerReadChunkByChunk() throws {
+        let body = Fixtures.bytes("017-upload_body.bin")
+        let whole = try #require(try DataServerRequest.parse(prefix: body))
+        for chunkSize in [1, 2, 7, 100, body.count] {
+            var reader = DataServerRequestReader()
+            var found: DataServerRequest?
+            var offset = 0
+            while found == nil, offset < body.count {
+                found = try reader.append(body[offset..<min(offset + chunkSize, body.count)])
+                offset += chunkSize
+            }
+            #expect(found == whole, "chunks of \(chunkSize)")
+        }
+        // A header that never ends: refused at 64 KiB, after a time linear in its length (one byte per chunk).
+        var reader = DataServerRequestReader()
+        let started = ContinuousClock.now
+        var refused: XMLError?
+        for index in 0..<(DataServerRequestReader.maximumHeaderBytes + 10) {
+            do {
+                _ = try reader.append(CollectionOfOne(index == 0 ? UInt8(ascii: "<") : UInt8(ascii: "a")))
+            } catch {
+                refused = error
+                break
+            }
+        }
+        #expect(refused?.code == .tooLarge)
+        #expect(ContinuousClock.now - started < .seconds(2))
+    }
+
+    @Test("a BOINC client's header, which echoes the certificate stripped of whitespace, is read with it")
+    func certificateInTheHeader() throws {
+        let header = DataServerMessage.uploadHeader(
+            name: "job_1_r0",
+            maxNbytes: 65_536,
+            nbytes: 3,
+            md5: "acbd18db4cc2f85cedef654fccc4a4d8",
+            offset: 0,
+            xmlSignature: "00ff"
+        )
+        #expect(header.contains("<xml_signature>\n00ff</xml_signature>\n"))  // as client/file_xfer.cpp writes it
+        let parsed = try #require(try DataServerRequest.parse(prefix: Array((header + "foo").utf8)))
+        guard case .upload(let upload) = parsed.kind else { throw XMLError(.invalidValue, "not an upload") }
+        #expect(upload.xmlSignature == "00ff" && upload.maxNbytes == 65_536)
     }
 
     @Test func ourUploadHeaderIsTheClients() throws {

@@ -78,7 +78,7 @@ enum TransferBench {
     static func upload(url: String, name: String, maxNbytes: Double, path: String, rate: Double?) async throws {
         let transfers = FileTransfers(client: HTTPClient.shared, limiter: limiter(rate: rate, direction: .outgoing))
         let start = Date()
-        _ = try await transfers.upload(path: path, name: name, maxNbytes: maxNbytes, url: url)
+        _ = try await transfers.upload(path: path, name: name, maxNbytes: maxNbytes, xmlSignature: "", url: url)
         print(String(format: "%.3f", Date().timeIntervalSince(start)))
     }
 }

@@ -14,6 +14,10 @@ int outpost_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 /// `extra_resolve` adds further RESOLVE_* flags (for example RESOLVE_NO_SYMLINKS through the constant below).
 int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long extra_resolve);
 
+/// openat2(2) of an absolute `path` with RESOLVE_NO_SYMLINKS: fails with ELOOP at the first symlink on the way
+/// (ENOSYS or EPERM where openat2 is missing or filtered).
+int outpost_open_no_symlinks(const char *path, int flags);
+
 /// The RESOLVE_NO_SYMLINKS flag for `extra_resolve`.
 extern const unsigned long long outpost_resolve_no_symlinks;
 

@@ -15,7 +15,6 @@ struct ProjectRoutes: Sendable {
     let admin: AdminAuthenticator
 
     static let maximumRequestBytes = 16 << 20
-    static let maximumHeaderBytes = 64 << 10
 
     func add(to router: Router<CoordinatorRequestContext>, routes: CoordinatorRoutes) {
         let project = self.project
@@ -53,7 +52,7 @@ struct ProjectRoutes: Sendable {
         project: ProjectStore,
         context: CoordinatorRequestContext
     ) async -> Response {
-        var prefix: [UInt8] = []
+        var header = DataServerRequestReader()
         var upload: IncomingUpload?
         var expected: (nbytes: Int64, md5: String?)?
         do {
@@ -62,22 +61,16 @@ struct ProjectRoutes: Sendable {
                     try chunk.withUnsafeReadableBytes { try upload.append($0) }
                     continue
                 }
-                prefix += chunk.readableBytesView
-                guard let parsed = try DataServerRequest.parse(prefix: prefix) else {
-                    guard prefix.count <= maximumHeaderBytes else {
-                        return xml(DataServerMessage.reply(status: -1, message: "the request header is too long"))
-                    }
-                    continue
-                }
+                guard let parsed = try header.append(chunk.readableBytesView) else { continue }
                 switch parsed.kind {
                 case .sizeProbe(let name):
                     return xml(DataServerMessage.reply(status: 0, fileSize: project.uploadedSize(name)))
-                case .upload(let name, let nbytes, let md5, let offset):
-                    let opened = try await project.beginUpload(name: name, nbytes: nbytes, offset: offset)
-                    try prefix[parsed.dataOffset...].withUnsafeBytes { try opened.append($0) }
+                case .upload(let request):
+                    let opened = try await project.beginUpload(request)
+                    try header.received[parsed.dataOffset...].withUnsafeBytes { try opened.append($0) }
                     upload = opened
-                    expected = (nbytes, md5)
-                    prefix = []
+                    expected = (request.nbytes, request.md5)
+                    header = DataServerRequestReader()
                 }
             }
             guard let upload, let expected else {

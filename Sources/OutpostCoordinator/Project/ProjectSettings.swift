@@ -41,4 +41,6 @@ public struct ProjectDirectories: Sendable {
     public var staging: String { root + "/staging" }
     /// The project's code-signing key (DER, mode 0600).
     public var signingKey: String { root + "/code_sign_private.der" }
+    /// The key of the outputs' upload certificates (mode 0600).
+    public var uploadKey: String { root + "/upload_key" }
 }

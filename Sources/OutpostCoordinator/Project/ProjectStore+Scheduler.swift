@@ -1,4 +1,5 @@
 import GRDB
+import OutpostCore
 import OutpostCrypto
 import OutpostRPC
 import OutpostScheduler
@@ -46,14 +47,24 @@ extension ProjectStore {
             reply.codeSignKey = publicKeyText
         }
         try expireOverdueResults(db, now: now)
-        for reported in request.results {
-            reply.resultAcks.append(reported.name)
+        // Reports are taken up to a count and a time budget: the rest are not acked, so the client reports them in
+        // its next RPC, and one client's request cannot hold the database for everyone else.
+        let budgetEnd = MonotonicClock.seconds() + Self.reportTimeBudgetSeconds
+        for reported in request.results.prefix(Self.maximumReportsPerRPC) {
             try accept(db, reported, hostID: hostID, now: now)
+            reply.resultAcks.append(reported.name)
+            if MonotonicClock.seconds() > budgetEnd { break }
         }
         reply.resultAborts = try abortCancelled(db, hostID: hostID, now: now)
         var sending = try lostResults(db, hostID: hostID, request: request)
         let wantsWork = request.workRequestSeconds > 0 || request.cpuRequestInstances > 0
-        if wantsWork {
+        if wantsWork, case .client(let clientID) = identity, try isDisabled(db, clientID: clientID) {
+            // An admin disabled this node: it finishes and reports what it holds, and gets nothing new, whether or
+            // not it honours the flag its check-ins carry.
+            reply.messages.append(
+                .init("This node is disabled on the coordinator; it gets no new work until an admin enables it.")
+            )
+        } else if wantsWork {
             sending += try assignWork(db, hostID: hostID, request: request, alreadySending: sending.count, now: now)
         }
         try describe(db, results: sending, into: &reply)
@@ -61,6 +72,16 @@ extension ProjectStore {
             reply.nextRPCDelay = settings.nextRPCDelaySeconds
         }
         return reply
+    }
+
+    /// Reported results taken in one scheduler RPC (BOINC clients report far fewer; a client with more reports the
+    /// rest in its next RPC, since only what was taken is acked).
+    static let maximumReportsPerRPC = 1_000
+    /// Seconds of one RPC's transaction spent on reports before the rest wait for the next RPC.
+    static let reportTimeBudgetSeconds = 2.0
+
+    private func isDisabled(_ db: Database, clientID: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT disabled FROM clients WHERE id = ?", arguments: [clientID]) ?? false
     }
 
     private static func normalizedKey(_ text: String) -> String {
@@ -425,7 +446,13 @@ extension ProjectStore {
                 .enumerated()
             {
                 let name = "\(resultName)_r\(index)"
-                files[name] = FileInfo(name: name, uploadURLs: [settings.uploadURL], maxNbytes: row["max_output_bytes"])
+                let maxNbytes: Double = row["max_output_bytes"]
+                files[name] = FileInfo(
+                    name: name,
+                    uploadURLs: [settings.uploadURL],
+                    maxNbytes: maxNbytes,
+                    xmlSignature: uploadCertificate.signature(name: name, maxNbytes: maxNbytes)
+                )
                 fileOrder.append(name)
                 outputs.append(FileReference(fileName: name, openName: openName, copyFile: true))
             }

@@ -7,16 +7,28 @@ import OutpostScheduler
 import Glibc
 #endif
 
-/// BOINC's upload handler: outputs of results in progress only, each within its job's `max_nbytes`, resumable at
-/// the size a probe reports, and checked against the MD5 the client sends before it counts as uploaded.
+/// BOINC's upload handler: outputs of results in progress only, each with the upload certificate the scheduler gave
+/// the host (`UploadCertificate`) and within its job's `max_nbytes`, resumable at the size a probe reports, and
+/// checked against the MD5 the client sends before it counts as uploaded.
 extension ProjectStore {
     /// The bytes of `name` already here (0 when none), for `<get_file_size>`.
     public func uploadedSize(_ name: String) -> Int64 {
         IncomingFile.size(of: directories.upload + "/" + name) ?? 0
     }
 
-    /// Opens the target of an upload after checking that a result in progress expects it.
-    public func beginUpload(name: String, nbytes: Int64, offset: Int64) async throws -> IncomingUpload {
+    /// Opens the target of an upload after checking its certificate (only the host given the result has it) and
+    /// that a result in progress expects it.
+    public func beginUpload(_ upload: DataServerRequest.Upload) async throws -> IncomingUpload {
+        let (name, nbytes, offset) = (upload.name, upload.nbytes, upload.offset)
+        guard uploadCertificate.verifies(upload) else {
+            throw RegistryError(.forbidden, "\(name): the upload certificate (<xml_signature>) is missing or invalid")
+        }
+        guard Double(nbytes) <= upload.maxNbytes.rounded() else {
+            throw RegistryError(
+                .forbidden,
+                "\(name) has \(nbytes) bytes; its certificate allows at most \(Int64(upload.maxNbytes))"
+            )
+        }
         let parts = name.split(separator: "_r", omittingEmptySubsequences: false)
         guard parts.count >= 2, let index = Int(parts.last!) else {
             throw RegistryError(.forbidden, "no result expects a file named \(name)")

@@ -18,6 +18,7 @@ public final class ProjectStore: Sendable {
     public let settings: ProjectSettings
     public let directories: ProjectDirectories
     let signingKey: CodeSigningKey
+    let uploadCertificate: UploadCertificate
     let clock: @Sendable () -> Double
 
     public init(
@@ -36,6 +37,7 @@ public final class ProjectStore: Sendable {
             }
         }
         signingKey = try CodeSigningKeyFile.loadOrCreate(directories.signingKey)
+        uploadCertificate = try UploadCertificate.loadOrCreate(directories.uploadKey)
     }
 
     /// The project's public code-signing key, in BOINC's text form (sent to clients, which trust it on first use).

@@ -133,8 +133,12 @@ public struct NodeConfiguration: Sendable, Equatable {
         public var socket = "/run/outpost/control.sock"
         /// Permission bits of the socket file when outpostd binds it itself (socket activation sets its own).
         public var socketMode: UInt32 = 0o660
-        /// Connections served at once; one more is told so and closed.
+        /// Connections served at once (root's and the daemon's own user's aside); one more is told so and closed.
         public var maxConnections = 256
+        /// Of those, the most one user may hold.
+        public var maxConnectionsPerUser = 32
+        /// Seconds a connection may stay silent with no request in progress and no state stream before it is closed.
+        public var idleTimeoutSeconds = 300
         /// The longest line (one JSON-RPC message) accepted; a longer one gets an error and the connection is closed.
         public var maxMessageBytes = 1 << 20
         /// Users granted superuser besides root and the daemon's own user.

@@ -50,7 +50,8 @@ public enum NodeConfigurationLoader {
         }
         if let control = try root.subsection("control") {
             try control.rejectUnknownKeys(known: [
-                "socket", "socket_mode", "max_connections", "max_message_bytes", "superusers",
+                "socket", "socket_mode", "max_connections", "max_connections_per_user", "idle_timeout_seconds",
+                "max_message_bytes", "superusers",
             ])
             if let value = try control.path("socket") {
                 guard value.utf8.count < 108 else {
@@ -64,6 +65,12 @@ public enum NodeConfigurationLoader {
             if let value = try control.fileMode("socket_mode") { configuration.control.socketMode = value }
             if let value = try control.integer("max_connections", in: 1...65536) {
                 configuration.control.maxConnections = value
+            }
+            if let value = try control.integer("max_connections_per_user", in: 1...65536) {
+                configuration.control.maxConnectionsPerUser = value
+            }
+            if let value = try control.integer("idle_timeout_seconds", in: 1...86400) {
+                configuration.control.idleTimeoutSeconds = value
             }
             if let value = try control.integer("max_message_bytes", in: 4096...(64 << 20)) {
                 configuration.control.maxMessageBytes = value

@@ -9,6 +9,8 @@ enum ControlOutput: Sendable {
     case reply(ByteBuffer?)
     /// A line that answers no frame: a state-stream notification, or why the connection is refused.
     case push(ByteBuffer)
+    /// The connection now carries a state stream: it is not idle however long its client stays silent.
+    case streaming
 }
 
 /// Answers, on the event loop that read it, every request that can be answered without waiting (a small `ls`, a
@@ -21,6 +23,11 @@ enum ControlOutput: Sendable {
 /// through this handler on their way out, and are counted). A client that stops reading its answers is not answered
 /// here either: once the socket is not writable, lines go to the task, whose writes wait for the client, and the
 /// connection stops being read, as before.
+///
+/// It also closes an idle connection when the `IdleStateHandler` before it reports that nothing was read for the
+/// idle timeout: idle means no request waiting for its answer and no state stream (a client waiting on a long
+/// `getRequestResult`, or watching the state, is busy, not idle). Idle connections would otherwise hold their user's
+/// connection slots for ever.
 final class ControlFastPath: ChannelDuplexHandler {
     typealias InboundIn = ControlFrame
     typealias InboundOut = ControlFrame
@@ -32,6 +39,8 @@ final class ControlFastPath: ChannelDuplexHandler {
     private var session: ControlSession?
     /// Lines handed to the task and not yet answered.
     private var handedOver = 0
+    /// Set once the connection carries a state stream.
+    private var streaming = false
 
     init(dispatcher: RPCDispatcher<ControlSession>) {
         self.dispatcher = dispatcher
@@ -66,6 +75,17 @@ final class ControlFastPath: ChannelDuplexHandler {
             if let line { context.write(wrapOutboundOut(line), promise: promise) } else { promise?.succeed() }
         case .push(let line):
             context.write(wrapOutboundOut(line), promise: promise)
+        case .streaming:
+            streaming = true
+            promise?.succeed()
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            if handedOver == 0, !streaming { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

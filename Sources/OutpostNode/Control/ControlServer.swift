@@ -16,8 +16,10 @@ import OutpostService
 /// Serves the JSON-RPC control API on a Unix stream socket: one JSON object per line each way, the caller's identity
 /// taken from `SO_PEERCRED` and attached to every call.
 ///
-/// Bounded everywhere a client could make it grow: at most `max_connections` connections (one more is told so and
-/// closed), at most `max_message_bytes` per line (a longer one gets an error and the connection is closed), and one
+/// Bounded everywhere a client could make it grow: at most `max_connections` connections, of which at most
+/// `max_connections_per_user` for any one user (one more is told so and closed; root and the daemon's own user are
+/// always admitted, so a user who holds every slot cannot lock out the admin), connections idle for
+/// `idle_timeout_seconds` closed, at most `max_message_bytes` per line (a longer one gets an error and the connection is closed), and one
 /// request at a time per connection, so a client that does not read its answers stalls only itself. Requests that
 /// need no wait are answered by `ControlFastPath` on the event loop, under the same rules.
 public final class ControlServer: Service, HealthCheck {
@@ -33,6 +35,7 @@ public final class ControlServer: Service, HealthCheck {
     private let maximumLineLength: Int
     private let logger: Logger
     private let connectionCount = Atomic<Int>(0)
+    private let quota = ConnectionQuota()
     private let nextConnectionID = Atomic<UInt64>(1)
 
     public let healthCheckName = "control server"
@@ -70,7 +73,9 @@ public final class ControlServer: Service, HealthCheck {
                 ) { fd in
                     peerIdentity(fd)
                 }
+                let idleTimeout = TimeAmount.seconds(Int64(settings.current.control.idleTimeoutSeconds))
                 try channel.pipeline.syncOperations.addHandlers(
+                    IdleStateHandler(readTimeout: idleTimeout),
                     ByteToMessageHandler(JSONLineFrameDecoder(maximumLineLength: maximumLineLength)),
                     ControlFastPath(dispatcher: dispatcher)
                 )
@@ -138,7 +143,7 @@ public final class ControlServer: Service, HealthCheck {
     }
 
     private func serve(_ accepted: Accepted) async {
-        let active = connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
+        connectionCount.wrappingAdd(1, ordering: .relaxed)
         defer {
             // When the last connection closes, hand the heap that bursts of connections used back to the kernel:
             // glibc keeps freed memory in per-thread arenas otherwise, and an idle daemon should be small.
@@ -148,7 +153,7 @@ public final class ControlServer: Service, HealthCheck {
         let limits = settings.current.control
         let channel = accepted.connection.channel
         await withGracefulShutdownHandler {
-            await converse(accepted, connectionID: connectionID, active: active, limits: limits)
+            await converse(accepted, connectionID: connectionID, limits: limits)
         } onGracefulShutdown: {
             // The request in progress may finish; a connection still open after the grace (its client stopped
             // reading, so an answer cannot be written) is closed rather than holding the stop.
@@ -164,7 +169,6 @@ public final class ControlServer: Service, HealthCheck {
     private func converse(
         _ accepted: Accepted,
         connectionID: UInt64,
-        active: Int,
         limits: NodeConfiguration.Control
     ) async {
         do {
@@ -173,22 +177,16 @@ public final class ControlServer: Service, HealthCheck {
                     try await outbound.write(.push(errorLine(.internalError("cannot read the caller's credentials"))))
                     return
                 }
-                guard active <= limits.maxConnections else {
+                let privileged = caller.uid == 0 || caller.uid == getuid()
+                if let refusal = quota.admit(uid: caller.uid, privileged: privileged, limits: limits) {
                     logger.warning(
                         "connection refused: limit reached",
-                        metadata: ["max_connections": "\(limits.maxConnections)"]
+                        metadata: ["user": "\(caller.userName)", "reason": "\(refusal)"]
                     )
-                    try await outbound.write(
-                        .push(
-                            errorLine(
-                                .limitExceeded(
-                                    "too many connections (max_connections = \(limits.maxConnections)); try again later"
-                                )
-                            )
-                        )
-                    )
+                    try await outbound.write(.push(errorLine(.limitExceeded(refusal + "; try again later"))))
                     return
                 }
+                defer { quota.release(uid: caller.uid, privileged: privileged) }
                 let session = ControlSession(caller: caller, connectionID: connectionID)
                 try await outbound.write(.admit(session))
                 try await withThrowingDiscardingTaskGroup { group in
@@ -199,6 +197,7 @@ public final class ControlServer: Service, HealthCheck {
                         guard let reply else { continue }
                         // After subscribeState's snapshot went out: push the updates that follow, beside the requests.
                         if let subscription = session.takeSubscription() {
+                            try await outbound.write(.streaming)
                             group.addTask { try await Self.push(subscription, to: outbound) }
                         }
                         if reply.closesConnection { return }

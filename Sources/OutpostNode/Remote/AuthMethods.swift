@@ -1,5 +1,4 @@
 import Logging
-import NIOPosix
 import OutpostCore
 import OutpostCrypto
 import OutpostRPC
@@ -25,23 +24,28 @@ enum AuthMethods {
             RPCMethod("auth", parameters: ["userName", "password"]) { params, session in
                 let userName = try params.string("userName")
                 let password = try params.string("password")
-                let address = try admit(session, audit, userName: userName)
-                let accepted = try await NIOThreadPool.singleton.runIfActive {
+                let attempt = try await admit(session, audit, userName: userName)
+                let accepted = try await audit.check(attempt) {
                     credentials.authenticate(userName: userName, password: password)
                 }
                 guard accepted, let account = UnixUser.account(named: userName) else {
                     refuse(
                         session,
-                        address: address,
+                        attempt,
                         userName: userName,
                         reason: "wrong user name or password",
                         audit
                     )
                     throw RPCError.authenticationFailed("wrong user name or password")
                 }
+                audit.accept(attempt)
                 let caller = CallerIdentity(uid: account.uid, gid: account.gid, pid: 0, userName: userName)
                 session.signIn(as: caller)
-                node.events.record("remoteLogin", owner: caller, ["address": .string(address), "method": "password"])
+                node.events.record(
+                    "remoteLogin",
+                    owner: caller,
+                    ["address": .string(attempt.address), "method": "password"]
+                )
                 return .null
             },
             RPCMethod("authToken", parameters: ["token", "password", "tokenSession"]) { params, session in
@@ -51,20 +55,21 @@ enum AuthMethods {
                 if let requestedSession, requestedSession.isEmpty || requestedSession.utf8.count > 128 {
                     throw RPCError.invalidParams("tokenSession must be 1 to 128 characters")
                 }
-                let address = try admit(session, audit, userName: nil)
-                let check = try await NIOThreadPool.singleton.runIfActive {
+                let attempt = try await admit(session, audit, userName: nil)
+                let check = try await audit.check(attempt) {
                     credentials.authenticate(token: token, password: password, now: CredentialMethods.now())
                 }
                 switch check {
                 case .refused(let reason):
-                    refuse(session, address: address, userName: nil, reason: reason, audit)
+                    refuse(session, attempt, userName: nil, reason: reason, audit)
                     throw RPCError.authenticationFailed(reason)
                 case .valid(let userName, let tokenID):
                     guard let account = UnixUser.account(named: userName) else {
                         let reason = "the token's user '\(userName)' no longer exists on this machine"
-                        refuse(session, address: address, userName: userName, reason: reason, audit)
+                        refuse(session, attempt, userName: userName, reason: reason, audit)
                         throw RPCError.authenticationFailed(reason)
                     }
+                    audit.accept(attempt)
                     // A session is scoped to its token: naming another token's session gives a session of its own.
                     let sessionID = tokenID + ":" + (requestedSession ?? Hex.encode(SecretBytes.random(count: 16)))
                     let caller = CallerIdentity(
@@ -78,7 +83,7 @@ enum AuthMethods {
                     node.events.record(
                         "remoteLogin",
                         owner: caller,
-                        ["address": .string(address), "method": "token", "tokenId": .string(tokenID)]
+                        ["address": .string(attempt.address), "method": "token", "tokenId": .string(tokenID)]
                     )
                     return .null
                 }
@@ -86,30 +91,32 @@ enum AuthMethods {
         ]
     }
 
-    /// The connection's address, once the throttle allows another attempt from it.
+    /// The attempt the throttle admitted from the connection's address.
     private static func admit(
         _ session: ControlSession,
         _ audit: SignInAudit,
         userName: String?
-    ) throws(RPCError) -> String {
+    ) async throws(RPCError) -> LoginThrottle.Attempt {
         let address = session.remoteAddress ?? "local"
-        if let wait = audit.waitBeforeAttempt(from: address, userName: userName) {
+        switch await audit.admit(from: address, userName: userName) {
+        case .success(let attempt):
+            return attempt
+        case .failure(let wait):
             throw RPCError.authenticationFailed(
-                "too many failed sign-ins from \(address); try again in \(Int(wait.rounded(.up))) s"
+                "too many failed sign-ins from \(address); try again in \(Int(wait.seconds.rounded(.up))) s"
             )
         }
-        return address
     }
 
     private static func refuse(
         _ session: ControlSession,
-        address: String,
+        _ attempt: LoginThrottle.Attempt,
         userName: String?,
         reason: String,
         _ audit: SignInAudit
     ) {
         audit.refuse(
-            address: address,
+            attempt,
             userName: userName,
             reason: reason,
             details: ["connection": .integer(Int64(session.connectionID))]

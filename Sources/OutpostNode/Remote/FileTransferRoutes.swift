@@ -51,17 +51,21 @@ struct FileTransferRoutes: Sendable {
         var status = HTTPResponse.Status.ok
         let ifRangeMatches = request.headers[.ifRange].map { $0 == file.entityTag } ?? true
         if let text = request.headers[.range], ifRangeMatches {
-            guard let requested = Self.byteRange(text, size: file.size) else {
+            switch Self.byteRange(text, size: file.size) {
+            case .whole:
+                break
+            case .unsatisfiable:
                 headers[.contentRange] = "bytes */\(file.size)"
                 throw HTTPError(
                     .rangeNotSatisfiable,
                     headers: headers,
                     message: "no such range in \(file.size) bytes\n"
                 )
+            case .partial(let requested):
+                range = requested
+                status = .partialContent
+                headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
             }
-            range = requested
-            status = .partialContent
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(file.size)"
         }
         headers[.contentLength] = String(range.count)
         if Self.wantsSHA256(request.headers[values: .init("Want-Repr-Digest")!]) {
@@ -228,13 +232,6 @@ struct FileTransferRoutes: Sendable {
 
     private func authenticate(_ request: Request, _ context: RemoteRequestContext) async throws -> ControlSession {
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        if let wait = audit.waitBeforeAttempt(from: address, userName: nil) {
-            throw HTTPError(
-                .tooManyRequests,
-                headers: [.retryAfter: String(Int(wait.rounded(.up)))],
-                message: "too many failed sign-ins from \(address)\n"
-            )
-        }
         guard let authorization = request.headers[.authorization] else {
             throw HTTPError(
                 .unauthorized,
@@ -242,9 +239,20 @@ struct FileTransferRoutes: Sendable {
                 message: "send Authorization: Bearer TOKEN (outpostctl token create) or Basic USER:PASSWORD\n"
             )
         }
+        let attempt: LoginThrottle.Attempt
+        switch await audit.admit(from: address, userName: nil) {
+        case .success(let admitted):
+            attempt = admitted
+        case .failure(let wait):
+            throw HTTPError(
+                .tooManyRequests,
+                headers: [.retryAfter: String(Int(wait.seconds.rounded(.up)))],
+                message: "too many failed sign-ins from \(address)\n"
+            )
+        }
         let credentials = self.credentials
         let tokenPassword = request.headers[.init("X-Outpost-Token-Password")!]
-        let outcome: (userName: String, tokenSession: String?)? = try await NIOThreadPool.singleton.runIfActive {
+        let outcome: (userName: String, tokenSession: String?)? = try await audit.check(attempt) {
             if authorization.hasPrefix("Bearer ") {
                 let token = String(authorization.dropFirst("Bearer ".count))
                 guard
@@ -268,7 +276,7 @@ struct FileTransferRoutes: Sendable {
         }
         guard let outcome, let account = UnixUser.account(named: outcome.userName) else {
             audit.refuse(
-                address: address,
+                attempt,
                 userName: nil,
                 reason: "HTTP credentials refused",
                 details: ["path": .string(request.uri.path)]
@@ -279,6 +287,7 @@ struct FileTransferRoutes: Sendable {
                 message: "the credentials were refused\n"
             )
         }
+        audit.accept(attempt)
         let session = ControlSession(remoteAddress: address, connectionID: 0)
         session.signIn(
             as: CallerIdentity(
@@ -323,21 +332,52 @@ struct FileTransferRoutes: Sendable {
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// One range of `Range: bytes=…` within `size`: `A-B`, `A-` or `-N` (the last N bytes); nil when unsatisfiable.
-    static func byteRange(_ text: String, size: Int64) -> Range<Int64>? {
-        guard text.hasPrefix("bytes="), !text.contains(",") else { return nil }
-        let spec = text.dropFirst("bytes=".count)
-        guard let dash = spec.firstIndex(of: "-") else { return nil }
-        let first = spec[..<dash]
-        let last = spec[spec.index(after: dash)...]
-        if first.isEmpty {
-            guard let suffix = Int64(last), suffix > 0, size > 0 else { return nil }
-            return max(size - suffix, 0)..<size
+    /// What a `Range` header asks of a file of `size` bytes (RFC 9110 §14.1.2).
+    enum RequestedRange: Equatable {
+        /// No usable range: an unknown unit, invalid syntax, or several ranges (no multipart replies here); the
+        /// whole file is sent with 200, as the RFC lets a server do.
+        case whole
+        case partial(Range<Int64>)
+        /// A valid range that lies outside the file (416).
+        case unsatisfiable
+    }
+
+    /// `Range: bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-SUFFIX`: digits only, any number of them, and no
+    /// arithmetic that could overflow (a LAST past the file is clamped before anything is added to it).
+    static func byteRange(_ text: String, size: Int64) -> RequestedRange {
+        let utf8 = Array(text.utf8)
+        let unit = Array("bytes=".utf8)
+        guard utf8.count > unit.count, utf8[..<unit.count].map({ $0 | 0x20 }) == unit.map({ $0 | 0x20 }) else {
+            return .whole
         }
-        guard let start = Int64(first), start >= 0, start < size else { return nil }
-        guard !last.isEmpty else { return start..<size }
-        guard let end = Int64(last), end >= start else { return nil }
-        return start..<min(end + 1, size)
+        let spec = utf8[unit.count...]
+        guard let dash = spec.firstIndex(of: UInt8(ascii: "-")) else { return .whole }
+        let first = spec[..<dash]
+        let last = spec[(dash + 1)...]
+        if first.isEmpty {
+            guard let suffix = decimal(last) else { return .whole }
+            guard suffix > 0, size > 0 else { return .unsatisfiable }
+            return .partial((size - min(suffix, size))..<size)
+        }
+        guard let start = decimal(first) else { return .whole }
+        if last.isEmpty { return start < size ? .partial(start..<size) : .unsatisfiable }
+        guard let end = decimal(last), end >= start else { return .whole }
+        guard start < size else { return .unsatisfiable }
+        return .partial(start..<(min(end, size - 1) + 1))
+    }
+
+    /// A non-empty run of ASCII digits as a number, or nil (also past Int64.max).
+    private static func decimal(_ digits: ArraySlice<UInt8>) -> Int64? {
+        guard !digits.isEmpty else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// `Content-Range: bytes A-B/TOTAL` or `bytes */TOTAL`.

@@ -142,12 +142,19 @@ enum FileRequestMethods {
             RPCMethod("mvAsync", parameters: ["path", "newPath"]) { params, session in
                 let (path, newPath) = (try sandboxPath(params, "path"), try sandboxPath(params, "newPath"))
                 let resolver = resolver(for: session)
+                let caller = session.caller
                 return try await submit(
                     "mvAsync",
                     session,
                     ["path": .string(path.text), "newPath": .string(newPath.text)]
                 ) { control throws(FileOperationError) in
-                    try FileMutations.move(path, to: newPath, resolver: resolver, control: control)
+                    try FileMutations.move(
+                        path,
+                        to: newPath,
+                        resolver: resolver,
+                        control: control,
+                        owner: (caller.uid, caller.gid)
+                    )
                     return .null
                 }
             },

@@ -90,6 +90,7 @@ extension SchedulerClient {
                     path: path,
                     name: info.name,
                     maxNbytes: info.maxNbytes ?? 0,
+                    xmlSignature: info.xmlSignature ?? "",
                     url: url
                 )
                 report.outputs.append(

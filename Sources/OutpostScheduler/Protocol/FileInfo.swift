@@ -13,6 +13,9 @@ public struct FileInfo: Sendable, Equatable {
     public var executable: Bool
     /// The BOINC code signature (hex lines ending in `.`) over the file's MD5 text, required for app files.
     public var fileSignature: String?
+    /// An output's upload certificate: the project's signature over its name and `max_nbytes`, which the client
+    /// sends back with the upload (`<xml_signature>`) so that only the host given the result can upload it.
+    public var xmlSignature: String?
 
     public init(
         name: String,
@@ -22,7 +25,8 @@ public struct FileInfo: Sendable, Equatable {
         nbytes: Double? = nil,
         maxNbytes: Double? = nil,
         executable: Bool = false,
-        fileSignature: String? = nil
+        fileSignature: String? = nil,
+        xmlSignature: String? = nil
     ) {
         self.name = name
         self.downloadURLs = downloadURLs
@@ -32,6 +36,7 @@ public struct FileInfo: Sendable, Equatable {
         self.maxNbytes = maxNbytes
         self.executable = executable
         self.fileSignature = fileSignature
+        self.xmlSignature = xmlSignature
     }
 
     public init(xml: XMLElement) throws(XMLError) {
@@ -46,6 +51,7 @@ public struct FileInfo: Sendable, Equatable {
         maxNbytes = try xml.double("max_nbytes")
         executable = try xml.flag("executable")
         fileSignature = xml.child("file_signature")?.rawContent
+        xmlSignature = xml.child("xml_signature").map(\.text).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func write(to writer: inout XMLWriter) {
@@ -57,6 +63,7 @@ public struct FileInfo: Sendable, Equatable {
         if let nbytes { writer.element("nbytes", nbytes) }
         if let maxNbytes { writer.element("max_nbytes", maxNbytes) }
         if let fileSignature { writer.verbatim("file_signature", fileSignature) }
+        if let xmlSignature { writer.verbatim("xml_signature", xmlSignature) }
         writer.close("file_info")
     }
 }

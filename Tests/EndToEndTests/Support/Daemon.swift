@@ -5,9 +5,12 @@ import OutpostRPC
 import Glibc
 #endif
 
-/// Where the binaries under test are: next to the test bundle, in SwiftPM's build directory.
+/// Where the binaries under test are: next to the test bundle, in SwiftPM's build directory, or where
+/// `OUTPOST_TEST_BINARIES` says (to run the end-to-end tests against a release build:
+/// `OUTPOST_TEST_BINARIES=$(swift build -c release --show-bin-path) swift test --skip-build`).
 enum BuiltProducts {
     static var directory: String {
+        if let override = getenv("OUTPOST_TEST_BINARIES"), override.pointee != 0 { return String(cString: override) }
         let bundle = CommandLine.arguments[0]
         return String(bundle[..<(bundle.lastIndex(of: "/") ?? bundle.startIndex)])
     }
