@@ -14,11 +14,13 @@ public enum FileListing {
         caller: FileCaller,
         control: OperationControl
     ) throws(FileOperationError) -> [FileEntry] {
-        if directoryItself {
-            return [try describe(path, resolver: resolver, caller: caller)]
+        try resolver.acting { () throws(FileOperationError) -> [FileEntry] in
+            if directoryItself {
+                return [try describe(path, resolver: resolver, caller: caller)]
+            }
+            let directory = try openDirectory(path, resolver: resolver)
+            return try entries(of: directory, path: path, caller: caller, control: control)
         }
-        let directory = try openDirectory(path, resolver: resolver)
-        return try entries(of: directory, path: path, caller: caller, control: control)
     }
 
     /// `list`, but only for a small directory: one whose size (as `stat` gives it) is at most
@@ -32,12 +34,14 @@ public enum FileListing {
         maximumDirectoryBytes: Int,
         control: OperationControl
     ) throws(FileOperationError) -> [FileEntry]? {
-        let directory = try openDirectory(path, resolver: resolver)
-        var status = stat()
-        guard fstat(directory.raw, &status) == 0, status.st_size <= maximumDirectoryBytes,
-            !isOnNetworkFileSystem(directory)
-        else { return nil }
-        return try entries(of: directory, path: path, caller: caller, control: control)
+        try resolver.acting { () throws(FileOperationError) -> [FileEntry]? in
+            let directory = try openDirectory(path, resolver: resolver)
+            var status = stat()
+            guard fstat(directory.raw, &status) == 0, status.st_size <= maximumDirectoryBytes,
+                !isOnNetworkFileSystem(directory)
+            else { return nil }
+            return try entries(of: directory, path: path, caller: caller, control: control)
+        }
     }
 
     /// NFS, SMB, FUSE, 9p, Ceph, AFS and the like: a stat there waits on a server, however small the directory, so
@@ -100,19 +104,21 @@ public enum FileListing {
     ) throws(FileOperationError)
         -> FileEntry
     {
-        var status = stat()
-        if path.relative.split(separator: "/").isEmpty {
-            let root = try resolver.openRoot(of: path)
-            guard fstatat(root.raw, "", &status, outpost_at_empty_path) == 0 else {
+        try resolver.acting { () throws(FileOperationError) -> FileEntry in
+            var status = stat()
+            if path.relative.split(separator: "/").isEmpty {
+                let root = try resolver.openRoot(of: path)
+                guard fstatat(root.raw, "", &status, outpost_at_empty_path) == 0 else {
+                    throw FileOperationError.system(errno, path: path.text, doing: "stat")
+                }
+                return FileEntry(name: path.rootName, status: status, caller: caller)
+            }
+            let entry = try resolver.openParent(of: path)
+            guard entry.name.withCName({ fstatat(entry.parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
                 throw FileOperationError.system(errno, path: path.text, doing: "stat")
             }
-            return FileEntry(name: path.rootName, status: status, caller: caller)
+            return FileEntry(name: entry.name.displayName, status: status, caller: caller)
         }
-        let entry = try resolver.openParent(of: path)
-        guard entry.name.withCName({ fstatat(entry.parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-            throw FileOperationError.system(errno, path: path.text, doing: "stat")
-        }
-        return FileEntry(name: entry.name.displayName, status: status, caller: caller)
     }
 
     /// Apparent size in bytes of the regular files under `path`: symlinks are not followed, and a file with several
@@ -124,24 +130,31 @@ public enum FileListing {
     )
         throws(FileOperationError) -> Int64
     {
-        let root = try resolver.openRoot(of: path)
-        let directory: OwnedDescriptor
-        if path.relative.split(separator: "/").isEmpty {
-            directory = try SandboxResolver.openBeneath(root, "", flags: O_RDONLY | O_DIRECTORY, displayPath: path.text)
-        } else {
-            let entry = try resolver.openParent(of: path)
-            var status = stat()
-            guard entry.name.withCName({ fstatat(entry.parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
-                throw FileOperationError.system(errno, path: path.text, doing: "stat")
+        try resolver.acting { () throws(FileOperationError) -> Int64 in
+            let root = try resolver.openRoot(of: path)
+            let directory: OwnedDescriptor
+            if path.relative.split(separator: "/").isEmpty {
+                directory = try SandboxResolver.openBeneath(
+                    root,
+                    "",
+                    flags: O_RDONLY | O_DIRECTORY,
+                    displayPath: path.text
+                )
+            } else {
+                let entry = try resolver.openParent(of: path)
+                var status = stat()
+                guard entry.name.withCName({ fstatat(entry.parent.raw, $0, &status, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                    throw FileOperationError.system(errno, path: path.text, doing: "stat")
+                }
+                guard (status.st_mode & S_IFMT) == S_IFDIR else {
+                    return (status.st_mode & S_IFMT) == S_IFREG ? Int64(status.st_size) : 0
+                }
+                directory = try openSubdirectory(entry.parent, entry.name, displayPath: path.text)
             }
-            guard (status.st_mode & S_IFMT) == S_IFDIR else {
-                return (status.st_mode & S_IFMT) == S_IFREG ? Int64(status.st_size) : 0
-            }
-            directory = try openSubdirectory(entry.parent, entry.name, displayPath: path.text)
+            var walker = UsageWalker(control: control, displayPath: path.text)
+            try walker.walk(directory)
+            return walker.total
         }
-        var walker = UsageWalker(control: control, displayPath: path.text)
-        try walker.walk(directory)
-        return walker.total
     }
 
     /// Opens a directory entry of `parent` as a directory, refusing symlinks even inside the sandbox: a walk that

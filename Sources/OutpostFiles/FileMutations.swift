@@ -14,33 +14,35 @@ public enum FileMutations {
         resolver: SandboxResolver,
         owner: (uid: UInt32, gid: UInt32)? = nil
     ) throws(FileOperationError) {
-        let root = try resolver.openRoot(of: path)
-        var prefix: [String] = []
-        for component in path.relative.split(separator: "/").map(String.init) {
-            let parent = try SandboxResolver.openBeneath(
+        try resolver.acting { () throws(FileOperationError) -> Void in
+            let root = try resolver.openRoot(of: path)
+            var prefix: [String] = []
+            for component in path.relative.split(separator: "/").map(String.init) {
+                let parent = try SandboxResolver.openBeneath(
+                    root,
+                    prefix.joined(separator: "/"),
+                    flags: outpost_o_path | O_DIRECTORY,
+                    displayPath: path.text
+                )
+                prefix.append(component)
+                let created = FileName.bytes(component).withCName { mkdirat(parent.raw, $0, 0o777) } == 0
+                if !created && errno != EEXIST {
+                    throw FileOperationError.system(errno, path: path.text, doing: "mkdir")
+                }
+                if created, let owner, geteuid() == 0 {
+                    _ = FileName.bytes(component).withCName {
+                        fchownat(parent.raw, $0, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW)
+                    }
+                }
+            }
+            // The result must be a directory beneath the root (an existing file or an escaping symlink is an error).
+            _ = try SandboxResolver.openBeneath(
                 root,
-                prefix.joined(separator: "/"),
+                path.relative,
                 flags: outpost_o_path | O_DIRECTORY,
                 displayPath: path.text
             )
-            prefix.append(component)
-            let created = FileName.bytes(component).withCName { mkdirat(parent.raw, $0, 0o777) } == 0
-            if !created && errno != EEXIST {
-                throw FileOperationError.system(errno, path: path.text, doing: "mkdir")
-            }
-            if created, let owner, geteuid() == 0 {
-                _ = FileName.bytes(component).withCName {
-                    fchownat(parent.raw, $0, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW)
-                }
-            }
         }
-        // The result must be a directory beneath the root (an existing file or an escaping symlink is an error).
-        _ = try SandboxResolver.openBeneath(
-            root,
-            path.relative,
-            flags: outpost_o_path | O_DIRECTORY,
-            displayPath: path.text
-        )
     }
 
     /// Removes everything in an open directory but the entries named in `kept`, leaving the directory itself: how a
@@ -73,10 +75,12 @@ public enum FileMutations {
     )
         throws(FileOperationError)
     {
-        let entry = try resolver.openParent(of: path)
-        var remover = TreeRemover(control: control, displayPath: path.text)
-        try remover.removeEntry(entry.parent, entry.name, relativeName: "")
-        try remover.finish()
+        try resolver.acting { () throws(FileOperationError) -> Void in
+            let entry = try resolver.openParent(of: path)
+            var remover = TreeRemover(control: control, displayPath: path.text)
+            try remover.removeEntry(entry.parent, entry.name, relativeName: "")
+            try remover.finish()
+        }
     }
 
     /// Moves `source` to `destination` (both sandbox paths of the same caller). Across file systems the tree is copied
@@ -90,16 +94,18 @@ public enum FileMutations {
         control: OperationControl,
         owner: (uid: UInt32, gid: UInt32)? = nil
     ) throws(FileOperationError) {
-        let sourceEntry = try resolver.openParent(of: source)
-        let destinationEntry = try resolver.openParent(of: destination)
-        try moveEntry(
-            sourceEntry,
-            source: source,
-            to: destinationEntry,
-            destination: destination,
-            control: control,
-            owner: owner
-        )
+        try resolver.acting { () throws(FileOperationError) -> Void in
+            let sourceEntry = try resolver.openParent(of: source)
+            let destinationEntry = try resolver.openParent(of: destination)
+            try moveEntry(
+                sourceEntry,
+                source: source,
+                to: destinationEntry,
+                destination: destination,
+                control: control,
+                owner: owner
+            )
+        }
     }
 
     private static func moveEntry(

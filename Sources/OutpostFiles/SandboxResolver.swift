@@ -6,15 +6,33 @@ import Glibc
 
 /// Opens paths inside a caller's sandbox so that nothing can reach outside it.
 ///
-/// Every path is opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` relative to its root's directory fd:
+/// Every path is opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` relative to its root's directory fd
+/// (or, without openat2, by a walk of one component at a time that keeps the same rules: `outpost_openat_beneath`):
 /// the kernel, not string handling, refuses `..` above the root, absolute symlinks and symlinks that point out, and it
 /// does so at the moment of the open, so a tree changed by someone else during an operation cannot redirect it either.
 /// Operations then work through the returned directory fds (`*at` calls with `AT_SYMLINK_NOFOLLOW`), never by path.
 public struct SandboxResolver: Sendable {
     public let roots: SandboxRoots
+    /// Who the operations act as (`FileIdentity`); nil for the daemon itself (a superuser, the lanes).
+    public let identity: FileIdentity?
 
-    public init(roots: SandboxRoots) {
+    public init(roots: SandboxRoots, identity: FileIdentity? = nil) {
         self.roots = roots
+        self.identity = identity
+    }
+
+    /// Runs a file operation as the resolver's user: every entry point of `FileListing`, `FileMutations` and
+    /// `SandboxTransfers` goes through here.
+    public func acting<Result>(
+        _ body: () throws(FileOperationError) -> Result
+    ) throws(FileOperationError) -> Result {
+        try FileIdentity.perform(as: identity, body)
+    }
+
+    /// How paths are resolved on this machine: "openat2", or "component walk" where the kernel has no openat2 (before
+    /// 5.6) or a seccomp filter refuses it. Both keep the same rules; the daemon logs which at start.
+    public static var kernelResolver: String {
+        outpost_openat2_available() == 1 ? "openat2" : "component walk"
     }
 
     /// The real directory behind `path`'s root name.
@@ -51,11 +69,20 @@ public struct SandboxResolver: Sendable {
             // The message names the configured directory only when the walk found a symlink: that part of the path
             // is what an admin must fix, and the caller is its user.
             throw FileOperationError(
-                error.errno == ELOOP ? .escapesSandbox : .system,
+                Self.code(forRootError: error.errno),
                 path: path.text,
                 message: "\(path.text): the sandbox root is not available (\(error.message))",
                 errno: error.errno
             )
+        }
+    }
+
+    private static func code(forRootError error: Int32) -> FileOperationError.Code {
+        switch error {
+        case ELOOP: .escapesSandbox
+        case EACCES, EPERM: .permissionDenied
+        case ENOENT: .notFound
+        default: .system
         }
     }
 

@@ -30,6 +30,7 @@ enum SandboxRootOpener {
         guard path.hasPrefix("/") else {
             throw Refusal(message: "'\(path)' is not an absolute path", errno: EINVAL)
         }
+        guard outpost_openat2_available() == 1 else { return try walk(path) }
         let direct = outpost_open_no_symlinks(path, outpost_o_path | O_DIRECTORY)
         if direct >= 0 { return OwnedDescriptor(direct) }
         let error = errno

@@ -19,15 +19,17 @@ public enum SandboxTransfers {
         _ path: SandboxPath,
         resolver: SandboxResolver
     ) throws(FileOperationError) -> ReadableFile {
-        let root = try resolver.openRoot(of: path)
-        let file = try SandboxResolver.openBeneath(
-            root,
-            path.relative,
-            flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
-            displayPath: path.text
-        )
-        let status = try regularFileStatus(file.raw, path.text)
-        return ReadableFile(descriptor: file.release(), status: status)
+        try resolver.acting { () throws(FileOperationError) -> ReadableFile in
+            let root = try resolver.openRoot(of: path)
+            let file = try SandboxResolver.openBeneath(
+                root,
+                path.relative,
+                flags: O_RDONLY | O_NONBLOCK | O_NOCTTY,
+                displayPath: path.text
+            )
+            let status = try regularFileStatus(file.raw, path.text)
+            return ReadableFile(descriptor: file.release(), status: status)
+        }
     }
 
     /// The status of an open file, or a refusal when it is not a regular file.
@@ -47,35 +49,38 @@ public enum SandboxTransfers {
         resolver: SandboxResolver,
         owner: (uid: UInt32, gid: UInt32)?
     ) throws(FileOperationError) -> PartialUpload {
-        let entry = try resolver.openParent(of: path)
-        let partialName = Array(".".utf8) + entry.name + Array(".outpost-partial".utf8)
-        let parent = entry.parent.raw
-        // The parent was opened O_PATH; a real directory descriptor is needed for the *at calls and fsync.
-        let directory = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directory >= 0 else { throw .system(errno, path: path.text, doing: "open the directory") }
-        let fd = partialName.withCName { name in
-            openat(directory, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0o644)
+        try resolver.acting { () throws(FileOperationError) -> PartialUpload in
+            let entry = try resolver.openParent(of: path)
+            let partialName = Array(".".utf8) + entry.name + Array(".outpost-partial".utf8)
+            let parent = entry.parent.raw
+            // The parent was opened O_PATH; a real directory descriptor is needed for the *at calls and fsync.
+            let directory = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard directory >= 0 else { throw .system(errno, path: path.text, doing: "open the directory") }
+            let fd = partialName.withCName { name in
+                openat(directory, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0o644)
+            }
+            guard fd >= 0 else {
+                let error = errno
+                close(directory)
+                throw .system(error, path: path.text, doing: "create the partial upload")
+            }
+            do throws(FileOperationError) {
+                _ = try regularFileStatus(fd, path.text)
+            } catch {
+                close(fd)
+                close(directory)
+                throw error
+            }
+            if let owner, geteuid() == 0 { _ = fchown(fd, owner.uid, owner.gid) }
+            return PartialUpload(
+                directory: directory,
+                descriptor: fd,
+                name: entry.name,
+                partialName: partialName,
+                displayPath: path.text,
+                identity: resolver.identity
+            )
         }
-        guard fd >= 0 else {
-            let error = errno
-            close(directory)
-            throw .system(error, path: path.text, doing: "create the partial upload")
-        }
-        do {
-            _ = try regularFileStatus(fd, path.text)
-        } catch {
-            close(fd)
-            close(directory)
-            throw error
-        }
-        if let owner, geteuid() == 0 { _ = fchown(fd, owner.uid, owner.gid) }
-        return PartialUpload(
-            directory: directory,
-            descriptor: fd,
-            name: entry.name,
-            partialName: partialName,
-            displayPath: path.text
-        )
     }
 }
 
@@ -152,13 +157,23 @@ public final class PartialUpload: Sendable {
     private let name: [UInt8]
     private let partialName: [UInt8]
     private let displayPath: String
+    /// Who renames or removes it (the uploader): the directory's permissions are checked for them.
+    private let identity: FileIdentity?
 
-    init(directory: Int32, descriptor: Int32, name: [UInt8], partialName: [UInt8], displayPath: String) {
+    init(
+        directory: Int32,
+        descriptor: Int32,
+        name: [UInt8],
+        partialName: [UInt8],
+        displayPath: String,
+        identity: FileIdentity?
+    ) {
         self.directory = directory
         self.descriptor = descriptor
         self.name = name
         self.partialName = partialName
         self.displayPath = displayPath
+        self.identity = identity
     }
 
     deinit {
@@ -216,14 +231,19 @@ public final class PartialUpload: Sendable {
     /// Makes the upload the target: its bytes on disk first, then the rename, then the directory entry on disk.
     public func commit() throws(FileOperationError) {
         guard fsync(descriptor) == 0 else { throw .system(errno, path: displayPath, doing: "fsync") }
-        let renamed = partialName.withCName { from in name.withCName { to in renameat(directory, from, directory, to) }
+        try FileIdentity.perform(as: identity) { () throws(FileOperationError) in
+            let renamed = partialName.withCName { from in
+                name.withCName { to in renameat(directory, from, directory, to) }
+            }
+            guard renamed == 0 else { throw .system(errno, path: displayPath, doing: "rename into place") }
         }
-        guard renamed == 0 else { throw .system(errno, path: displayPath, doing: "rename into place") }
         fsync(directory)
     }
 
     /// Removes the partial file (a failed checksum: the bytes are wrong, resuming would keep them).
     public func discard() {
-        _ = partialName.withCName { unlinkat(directory, $0, 0) }
+        try? FileIdentity.perform(as: identity) { () throws(FileOperationError) in
+            _ = partialName.withCName { unlinkat(directory, $0, 0) }
+        }
     }
 }

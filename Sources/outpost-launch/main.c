@@ -1,7 +1,8 @@
 // outpost-launch: the pre-exec step that swift-subprocess lacks on Linux.
 //
 // outpostd spawns it as the task's first process, in the task's new session. It joins the task's cgroup, sets the
-// task's resource limits and CPU priority, and then execs the task in place: same pid, same session, same
+// task's resource limits and CPU priority, drops every capability (and sets no-new-privileges), and then execs the task
+// in place: same pid, same session, same
 // environment. So every limit is in force before the task's first instruction, and every process the task ever forks
 // starts inside its cgroup.
 //
@@ -21,6 +22,8 @@
 // nothing here may touch it: no errno, no stack protector (see Package.swift), no library call at all.
 #include <asm/unistd.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/prctl.h>
 #include <sys/resource.h>
 
 #if defined(__x86_64__)
@@ -173,6 +176,32 @@ static long set_limit(int resource, unsigned long long soft, unsigned long long 
     return result < 0 ? -result : 0;
 }
 
+/// Leaves the task no capability and no way to gain one: every capability dropped from the bounding set (when this
+/// process may, that is with CAP_SETPCAP, as a root daemon has), the ambient set cleared, no-new-privileges set (so
+/// neither a set-ID program nor file capabilities can raise them at exec), and the effective, permitted and
+/// inheritable sets emptied. A task of a root daemon thus runs with uid 0 and nothing else: no capability survives
+/// its exec. Returns 0, or the error of the step that failed.
+static long drop_capabilities(void) {
+    for (long capability = 0; capability < 64; capability++) {
+        long result = system_call(__NR_prctl, PR_CAPBSET_DROP, capability, 0, 0);
+        if (result == -22) break;  // EINVAL: past the kernel's last capability
+        if (result == -1) break;   // EPERM: no CAP_SETPCAP (a service without it); the steps below still hold
+        if (result < 0) return -result;
+    }
+    long result = system_call(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0);
+    if (result < 0 && result != -22) return -result;  // EINVAL: a kernel before 4.3 has no ambient set
+    result = system_call(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0);
+    if (result < 0) return -result;
+    // Static, so zeroed by the loader: a local array's initialisation may be compiled as a call to memset, and no
+    // library code may run here.
+    static struct __user_cap_header_struct header;
+    static struct __user_cap_data_struct none[2];
+    header.version = _LINUX_CAPABILITY_VERSION_3;
+    header.pid = 0;
+    result = system_call(__NR_capset, (long)&header, (long)none, 0, 0);
+    return result < 0 ? -result : 0;
+}
+
 static int launch(int argc, char **argv, char **environment) {
     long long open_files, cpu_seconds, niceness;
     if (argc < 7 || !same(argv[5], "--") || !parse(argv[2], &open_files) || !parse(argv[3], &cpu_seconds) ||
@@ -193,6 +222,7 @@ static int launch(int argc, char **argv, char **environment) {
     }
     long result = system_call(__NR_setpriority, PRIO_PROCESS, 0, (long)niceness, 0);
     if (result < 0) return fail(125, "cannot set", "the CPU priority", -result);
+    if ((error = drop_capabilities()) != 0) return fail(125, "cannot drop", "the capabilities", error);
     result = system_call(__NR_execve, (long)argv[6], (long)&argv[6], (long)environment, 0);
     return fail(127, "cannot execute", argv[6], -result);
 }

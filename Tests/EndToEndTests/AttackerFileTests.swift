@@ -135,4 +135,31 @@ struct AttackerFileTests {
         #expect(!fileExists(data + "/d") && fileExists(data + "/top.txt"))
         #expect(try setup.daemon.client().call("echo", ["text": "alive"]) == "alive")
     }
+
+    @Test("the kernel decides as for the user: root's files inside their sandbox stay closed, what they make is theirs")
+    func actsAsTheCaller() throws {
+        let setup = try Setup()
+        let data = setup.userDirectory + "/data"
+        mkdir(data + "/rootonly", 0o700)
+        try writeFile(data + "/rootonly/secret.txt", "root's\n", mode: 0o600)
+        try writeFile(data + "/readonly.txt", "root's\n", mode: 0o644)
+        for command in [["ls", "data:rootonly"], ["du", "data:rootonly"], ["rm", "data:rootonly/secret.txt"]] {
+            let refused = try setup.outpostctl(command)
+            #expect(refused.status != 0 && refused.stderr.contains("permission denied"), "\(command): \(refused)")
+        }
+        #expect(fileExists(data + "/rootonly/secret.txt"))
+        let moved = try setup.outpostctl(["mv", "data:readonly.txt", "data:rootonly/x"])
+        #expect(moved.status != 0)
+        let made = try setup.outpostctl(["mkdir", "data:new/deeper"])
+        #expect(made.status == 0, "\(made.stderr)")
+        for path in [data + "/new", data + "/new/deeper"] {
+            var status = stat()
+            stat(path, &status)
+            #expect(status.st_uid == setup.attacker.uid && status.st_gid == setup.attacker.gid, "\(path)")
+        }
+        // Root, as a superuser, still reaches everything.
+        let root = try setup.daemon.client()
+        _ = try root.call("superuser")
+        #expect(try root.call("echo", ["text": "ok"]) == "ok")
+    }
 }

@@ -39,6 +39,9 @@ struct RemoteAccessTests {
             mkdir(sandboxes + "/" + UnixUserName.current, 0o700)
             try writeFile(sandboxes + "/" + IdentityTests.peer + "/mine", "peer data")
             peerSandbox = sandboxes + "/" + IdentityTests.peer
+            // The peer's own directory: the daemon acts as them in it, so it must be theirs.
+            let (peerUID, peerGID) = try IdentityTests().ensurePeerUser()
+            chown(peerSandbox, peerUID, peerGID)
             try writeFile(sandboxes + "/" + UnixUserName.current + "/private", "root data")
             port = try Coordinator.freePort()
             ipv6Port = try Coordinator.freePort()

@@ -95,4 +95,10 @@ struct SandboxRootOpenerTests {
             #expect(refusal?.errno == errno, "\(path)")
         }
     }
+
+    @Test("the resolver in use is the one asked for: OUTPOST_RESOLVER=walk runs these suites without openat2")
+    func resolverInUse() {
+        let forced = getenv("OUTPOST_RESOLVER").map { String(cString: $0) } == "walk"
+        #expect(forced ? SandboxResolver.kernelResolver == "component walk" : true)
+    }
 }

@@ -12,7 +12,13 @@ int outpost_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 
 /// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: `path` never resolves outside `dirfd`.
 /// `extra_resolve` adds further RESOLVE_* flags (for example RESOLVE_NO_SYMLINKS through the constant below).
+/// Where openat2 is missing (kernels before 5.6) or refused by a seccomp filter, the same rules are kept by a walk
+/// of one component at a time (openat with O_PATH | O_NOFOLLOW): see `outpost_openat2_available`.
 int outpost_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode, unsigned long long extra_resolve);
+
+/// 1 when outpost_openat_beneath uses openat2, 0 when it walks components itself (no openat2 here, or
+/// OUTPOST_RESOLVER=walk in the environment). Decided at the first call.
+int outpost_openat2_available(void);
 
 /// openat2(2) of an absolute `path` with RESOLVE_NO_SYMLINKS: fails with ELOOP at the first symlink on the way
 /// (ENOSYS or EPERM where openat2 is missing or filtered).
@@ -61,5 +67,14 @@ long outpost_list_attributes(int fd, char *buffer, unsigned long capacity);
 
 /// renameat2 with RENAME_NOREPLACE: fails with EEXIST rather than replace what is at the new name.
 int outpost_rename_noreplace(int old_directory, const char *old_name, int new_directory, const char *new_name);
+
+/// Sets the calling thread's supplementary groups (the raw setgroups system call: glibc's wrapper changes every
+/// thread), fsgid and fsuid, in that order, and checks each took: 0, or -1 with errno (EPERM without CAP_SETGID and
+/// CAP_SETUID). Other threads are not affected.
+int outpost_set_file_identity(uid_t uid, gid_t gid, const gid_t *groups, int count);
+
+/// The calling thread's fsuid and fsgid.
+uid_t outpost_file_uid(void);
+gid_t outpost_file_gid(void);
 
 #endif

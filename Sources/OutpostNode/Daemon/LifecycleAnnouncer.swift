@@ -1,4 +1,5 @@
 import Logging
+import OutpostFiles
 import OutpostService
 import ServiceLifecycle
 
@@ -12,7 +13,10 @@ struct LifecycleAnnouncer: Service {
 
     func run() async throws {
         notifier.ready(status: readyStatus())
-        logger.notice("outpostd is ready", metadata: ["status": "\(readyStatus())"])
+        logger.notice(
+            "outpostd is ready",
+            metadata: ["status": "\(readyStatus())", "path_resolver": "\(SandboxResolver.kernelResolver)"]
+        )
         do {
             try await gracefulShutdown()
         } catch {

@@ -40,7 +40,7 @@ struct FileTransferRoutes: Sendable {
     private func download(_ request: Request, _ context: RemoteRequestContext) async throws -> Response {
         let session = try await authenticate(request, context)
         let path = try Self.sandboxPath(request)
-        let resolver = SandboxResolver(roots: node.sandboxPolicy.roots(for: session))
+        let resolver = node.sandboxPolicy.resolver(for: session)
         let file = try await blocking { () throws(FileOperationError) in
             try SandboxTransfers.openForReading(path, resolver: resolver)
         }
@@ -102,7 +102,7 @@ struct FileTransferRoutes: Sendable {
     private func upload(_ request: Request, _ context: RemoteRequestContext) async throws -> Response {
         let session = try await authenticate(request, context)
         let path = try Self.sandboxPath(request)
-        let resolver = SandboxResolver(roots: node.sandboxPolicy.roots(for: session))
+        let resolver = node.sandboxPolicy.resolver(for: session)
         let caller = session.caller
         let partial = try await blocking { () throws(FileOperationError) in
             try SandboxTransfers.openUpload(path, resolver: resolver, owner: (caller.uid, caller.gid))

@@ -21,7 +21,7 @@ enum FileRequestMethods {
             return ["requestId": .integer(id)]
         }
         @Sendable func resolver(for session: ControlSession) -> SandboxResolver {
-            SandboxResolver(roots: node.sandboxPolicy.roots(for: session))
+            node.sandboxPolicy.resolver(for: session)
         }
         @Sendable func sandboxPath(_ params: RPCParams, _ name: String) throws -> SandboxPath {
             do {
@@ -104,7 +104,8 @@ enum FileRequestMethods {
                 immediate: listSmallDirectory
             ),
             RPCMethod("lsRootsAsync") { _, session in
-                let roots = node.sandboxPolicy.roots(for: session)
+                let resolver = node.sandboxPolicy.resolver(for: session)
+                let roots = resolver.roots
                 let caller = session.fileCaller
                 return try await submit("lsRootsAsync", session) { _ throws(FileOperationError) in
                     var files: [JSONValue] = []
@@ -112,7 +113,7 @@ enum FileRequestMethods {
                         let path = try SandboxPath(root.name.isEmpty ? "/" : root.name + ":")
                         // A root whose directory is missing is still listed, with no access.
                         var entry =
-                            (try? FileListing.describe(path, resolver: SandboxResolver(roots: roots), caller: caller))
+                            (try? FileListing.describe(path, resolver: resolver, caller: caller))
                             ?? FileEntry(name: root.name, kind: .root, size: 0, modified: 0, access: 0)
                         entry.name = root.name
                         entry.kind = .root
