@@ -8,17 +8,21 @@ TMPFILESDIR ?= /usr/lib/tmpfiles.d
 DOCDIR ?= $(PREFIX)/share/doc/outpost
 SWIFT ?= swift
 CONFIGURATION ?= release
+# Extra `swift build` flags: the Debian package links the Swift runtime in statically (`make deb`).
+SWIFT_BUILD_FLAGS ?=
 
 PROGRAMS = outpostd outpostctl outpost-coordinator
 LIBEXECDIR ?= $(PREFIX)/libexec/outpost
 
-.PHONY: all build test install uninstall clean
+.PHONY: all build test install uninstall clean deb
 
 all: build
 
 build:
 	# One product per call: swift build honours only the last --product it is given.
-	for program in $(PROGRAMS) outpost-launch; do $(SWIFT) build -c $(CONFIGURATION) --product $$program || exit 1; done
+	for program in $(PROGRAMS) outpost-launch; do \
+		$(SWIFT) build -c $(CONFIGURATION) $(SWIFT_BUILD_FLAGS) --product $$program || exit 1; \
+	done
 
 test:
 	bash .ci/test
@@ -27,10 +31,10 @@ install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/outpost $(DESTDIR)$(DOCDIR)
 	for program in $(PROGRAMS); do \
-		install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/$$program" $(DESTDIR)$(BINDIR)/$$program; \
+		install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) $(SWIFT_BUILD_FLAGS) --show-bin-path)/$$program" $(DESTDIR)$(BINDIR)/$$program; \
 	done
 	# outpostd looks for it in ../libexec/outpost/ beside its own directory.
-	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/outpost-launch" $(DESTDIR)$(LIBEXECDIR)/outpost-launch
+	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) $(SWIFT_BUILD_FLAGS) --show-bin-path)/outpost-launch" $(DESTDIR)$(LIBEXECDIR)/outpost-launch
 	sed 's|/usr/local/bin/outpostd|$(BINDIR)/outpostd|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
 		systemd/outpostd.service > $(DESTDIR)$(UNITDIR)/outpostd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/outpostd.service
@@ -52,6 +56,10 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/outpostd.service $(DESTDIR)$(UNITDIR)/outpostd.socket \
 		$(DESTDIR)$(UNITDIR)/outpost-coordinator.service \
 		$(DESTDIR)$(SYSUSERSDIR)/outpost.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf $(DESTDIR)$(DOCDIR)/README.md
+
+# outpost_VERSION_ARCH.deb in this directory (see Scripts/build-deb.sh).
+deb:
+	bash Scripts/build-deb.sh
 
 clean:
 	$(SWIFT) package clean

@@ -36,12 +36,13 @@ __asm__(
     "    call launch_main\n"
     "    hlt\n");
 
-static long system_call(long number, long a, long b, long c, long d) {
+static long system_call5(long number, long a, long b, long c, long d, long e) {
     long result;
     register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
     __asm__ volatile("syscall"
                      : "=a"(result)
-                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
                      : "rcx", "r11", "memory");
     return result;
 }
@@ -55,18 +56,23 @@ __asm__(
     "    bl launch_main\n"
     "    brk #0\n");
 
-static long system_call(long number, long a, long b, long c, long d) {
+static long system_call5(long number, long a, long b, long c, long d, long e) {
     register long x8 __asm__("x8") = number;
     register long x0 __asm__("x0") = a;
     register long x1 __asm__("x1") = b;
     register long x2 __asm__("x2") = c;
     register long x3 __asm__("x3") = d;
-    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    register long x4 __asm__("x4") = e;
+    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
     return x0;
 }
 #else
 #error "outpost-launch makes raw system calls: add this architecture's entry point and calling convention"
 #endif
+
+/// Every argument register is set: a system call that checks its unused arguments are zero (prctl does) must not see
+/// whatever the registers held.
+static long system_call(long number, long a, long b, long c, long d) { return system_call5(number, a, b, c, d, 0); }
 
 // MARK: - Output without a C library
 

@@ -55,8 +55,13 @@ struct SystemdUnitTests {
         #expect(process.standardError.isEmpty, "\(process.standardError)")
     }
 
+    /// outpostd's limit is higher: it keeps CAP_SETUID and CAP_SETGID and a writable /home, which acting as each
+    /// caller needs (with ProtectHome=read-only, ReadWritePaths= does not make homes writable again; measured under
+    /// systemd 252 by .ci/system-container). That buys the kernel's own permission checks for every request.
+    static let exposureLimits = ["outpostd.service": 2.2, "outpost-coordinator.service": 2.0]
+
     @Test(
-        "systemd-analyze security --offline=true: exposure 2.0 or lower",
+        "systemd-analyze security --offline=true: exposure within each unit's limit",
         arguments: ["outpostd.service", "outpost-coordinator.service"]
     )
     func security(_ unit: String) throws {
@@ -68,6 +73,6 @@ struct SystemdUnitTests {
             return
         }
         let figure = Double(output[range.upperBound...].prefix { $0 == "." || $0.isNumber }) ?? 99
-        #expect(figure <= 2.0, "exposure \(figure)")
+        #expect(figure <= Self.exposureLimits[unit, default: 2.0], "exposure \(figure)")
     }
 }

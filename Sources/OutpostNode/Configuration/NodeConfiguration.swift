@@ -131,8 +131,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// `[control]`: the local control socket.
     public struct Control: Sendable, Equatable {
         public var socket = "/run/outpost/control.sock"
-        /// Permission bits of the socket file when outpostd binds it itself (socket activation sets its own).
-        public var socketMode: UInt32 = 0o660
+        /// Permission bits of the socket file when outpostd binds it itself (socket activation sets its own). Every
+        /// local user may connect: the kernel says who they are (SO_PEERCRED), a user without a sandbox mapping
+        /// reaches no file, and one user holds at most `maxConnectionsPerUser` connections.
+        public var socketMode: UInt32 = 0o666
         /// Connections served at once (root's and the daemon's own user's aside); one more is told so and closed.
         public var maxConnections = 256
         /// Of those, the most one user may hold.
