@@ -19,8 +19,9 @@ import OutpostService
 /// Bounded everywhere a client could make it grow: at most `max_connections` connections, of which at most
 /// `max_connections_per_user` for any one user (one more is told so and closed; root and the daemon's own user are
 /// always admitted, so a user who holds every slot cannot lock out the admin), connections idle for
-/// `idle_timeout_seconds` closed, at most `max_message_bytes` per line (a longer one gets an error and the connection is closed), and one
-/// request at a time per connection, so a client that does not read its answers stalls only itself. Requests that
+/// `idle_timeout_seconds` closed, at most `max_message_bytes` per line (a longer one gets an error and the connection
+/// is closed), and one request at a time per connection, so a client that does not read its answers stalls only
+/// itself. Requests that
 /// need no wait are answered by `ControlFastPath` on the event loop, under the same rules.
 public final class ControlServer: Service, HealthCheck {
     typealias Connection = NIOAsyncChannel<ControlFrame, ControlOutput>
