@@ -41,7 +41,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
-        // C libraries and syscalls that Swift's Glibc module cannot reach (see ARCHITECTURE.md).
+        // C libraries and system calls that Swift's Glibc module cannot reach (its header says why each is needed).
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "CLinuxShims", cSettings: [.define("_GNU_SOURCE")]),
         // A small C program, not Swift: it runs before every lane task. It is freestanding (its own `_start`, raw

@@ -1,7 +1,7 @@
 // OpenSSL's libcrypto: message digests through EVP (MD5, SHA-256), BOINC code signing (raw PKCS#1 v1.5 RSA over a
 // file's MD5 text), and the system's random generator. Only libcrypto: TLS is swift-nio-ssl's.
 //
-// The RSA helpers are small wrappers with plain types (see STYLE.md, "C stays behind a tiny shim"): OpenSSL 3's
+// The RSA helpers are small wrappers with plain types (C stays behind a small shim of plain types): OpenSSL 3's
 // parameter builders and out-pointers read poorly from Swift.
 #include <openssl/evp.h>
 #include <openssl/rand.h>

@@ -31,7 +31,7 @@ public struct TrafficFigures: Sendable, Equatable {
     }
 }
 
-/// A machine's real-time figures in the mission's compact form: `c` cores, `l` CPU load %, `m` memory used %,
+/// A machine's real-time figures in the check-in's compact form (docs/coordinator.md): `c` cores, `l` CPU load %, `m` memory used %,
 /// `mpf`/`mpt` physical memory free/total bytes, `mvf`/`mvt` swap free/total bytes, `in`/`out` transfer traffic.
 public struct ClientMetrics: Sendable, Equatable {
     public var cores: Int64

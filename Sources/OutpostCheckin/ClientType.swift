@@ -1,4 +1,4 @@
-/// The kinds of client a coordinator knows, numbered as in the mission's `Client` entity.
+/// The kinds of client a coordinator knows, numbered as in the coordinator's `Client` entity (docs/coordinator.md).
 public enum ClientType: Int64, Sendable, CaseIterable {
     case app = 0
     /// The daemon installed by an admin as a system service.
@@ -21,7 +21,7 @@ public enum ClientType: Int64, Sendable, CaseIterable {
     }
 }
 
-/// A client's status as the admin sees it (the mission's status table).
+/// A client's status as the admin sees it (the status table in docs/coordinator.md).
 ///
 /// Only `online` and `disabled` can be written; `offline` and `disabled-offline` follow from the check-in clock.
 public enum ClientStatus: String, Sendable, CaseIterable {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// The entity's timestamps: seconds since 1970 in the database, `2022-01-21T07:51:57` (UTC, as in the mission's
+/// The entity's timestamps: seconds since 1970 in the database, `2022-01-21T07:51:57` (UTC, as in the entity's
 /// example) on the wire.
 enum ClientTimestamp {
     static func format(_ seconds: Double) -> String {

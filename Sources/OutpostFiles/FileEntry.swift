@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// One entry of an `ls` result, in the seed API's shape.
+/// One entry of an `ls` result, in accsyn's client API's shape.
 public struct FileEntry: Sendable, Equatable {
     public enum Kind: Int, Sendable {
         case directory = 2

@@ -39,7 +39,7 @@ public struct RPCMethod<Context: Sendable>: Sendable {
 
 /// JSON-RPC 2.0 over one line of bytes: parse, validate, route to a method, and serialize the answer.
 ///
-/// It is pure protocol logic, with no sockets (STYLE.md rule 5): the control server hands it a line and a context
+/// It is pure protocol logic, with no sockets (protocol logic is kept apart from I/O, so it is tested without sockets): the control server hands it a line and a context
 /// (who is calling) and writes back whatever it returns, so tests call it directly.
 public struct RPCDispatcher<Context: Sendable>: Sendable {
     /// Decides whether a caller may call a method at all, before its parameters are read: the remote listener's

@@ -1,7 +1,7 @@
 import OutpostCore
 import Synchronization
 
-/// The node's transfer limits, named as the seed API's `updateBandwidthLimits` names them. Incoming is what the node
+/// The node's transfer limits, named as accsyn's client API's `updateBandwidthLimits` names them. Incoming is what the node
 /// downloads, outgoing what it uploads; rates are in kilobits per second (1 kbit = 1000 bits).
 public struct BandwidthLimits: Sendable, Equatable {
     public var incomingLimitActive = false

@@ -5,7 +5,7 @@ import Testing
 @Suite("Client query language")
 struct ClientQueryTests {
     @Test(
-        "the mission's forms parse",
+        "the documented query forms parse",
         arguments: [
             "Client",
             "Client where type=1",

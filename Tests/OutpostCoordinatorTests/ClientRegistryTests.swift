@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Client registry")
 struct ClientRegistryTests {
-    @Test("enrollment creates the node and its lanes; find returns the mission's entity")
+    @Test("enrollment creates the node and its lanes; find returns the Client entity")
     func enrollAndFind() async throws {
         let harness = try await RegistryHarness()
         let (reply, secret) = try await harness.registry.enroll(

@@ -3,7 +3,7 @@ import Testing
 
 @testable import OutpostCoordinator
 
-@Suite("The mission's status table")
+@Suite("The status table")
 struct StatusTransitionTests {
     /// (current, requested, the stored disabled flag or nil when refused)
     static let table: [(ClientStatus, String, Bool?)] = [

@@ -94,7 +94,7 @@ public struct CoordinatorRoutes: Sendable {
         return router
     }
 
-    /// Admin calls take `{entity, query | id, data}` as in the mission's `session.find('Client where …')`.
+    /// Admin calls take `{entity, query | id, data}` as `find('Client where …')` takes them (docs/coordinator.md).
     private static let adminParameters: Set<String> = [
         "entity", "query", "id", "data", "site", "expires_seconds", "uses",
     ]

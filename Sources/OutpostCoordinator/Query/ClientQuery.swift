@@ -1,4 +1,4 @@
-/// A parsed `find` query in the mission's form: `Client`, `Client where type=1`,
+/// A parsed `find` query in the form docs/coordinator.md describes: `Client`, `Client where type=1`,
 /// `Client where status=online and (site_hr=hq or site_hr in (lab, remote))`.
 ///
 /// `and` binds tighter than `or`; `not` negates what follows; parentheses group. Values are numbers, `null`, quoted

@@ -6,7 +6,7 @@ public enum QueryAttribute: Sendable, Equatable {
     /// `metadata.external.location`: a path inside the metadata object.
     case metadata([String])
 
-    /// The entity's attributes that a query can compare, in the mission's order.
+    /// The entity's attributes that a query can compare, in the entity's order (docs/coordinator.md).
     static let names = [
         "id", "code", "user", "user_hr", "created", "type", "type_hr", "site", "site_hr", "description", "host_id",
         "last_checkin", "status", "os", "username", "version", "wan_ip", "parent", "benchmark", "modified", "modifier",

@@ -2,7 +2,7 @@ import GRDB
 import OutpostCheckin
 import OutpostRPC
 
-/// A registry row as the mission's `Client` entity: exactly its attributes, with `*_hr` resolved and the status
+/// A registry row as the coordinator's `Client` entity (docs/coordinator.md): exactly its attributes, with `*_hr` resolved and the status
 /// derived from the check-in clock.
 enum ClientEntity {
     static func json(_ row: Row, now: Double, offlineGrace: Double) -> JSONValue {

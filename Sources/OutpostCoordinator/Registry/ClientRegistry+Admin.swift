@@ -2,7 +2,7 @@ import GRDB
 import OutpostCheckin
 import OutpostRPC
 
-/// The admin API's operations on the registry, named as in the mission: `find`, `update`, `delete_one`.
+/// The admin API's operations on the registry, named as in docs/coordinator.md: `find`, `update`, `delete_one`.
 extension ClientRegistry {
     /// Clients matching `query` (`Client where status=online and site_hr=hq`), oldest first.
     public func find(_ query: String) async throws -> [JSONValue] {
@@ -37,7 +37,7 @@ extension ClientRegistry {
     /// The attributes `update` may change.
     public static let updatableAttributes: Set<String> = ["status", "description", "metadata", "site"]
 
-    /// Changes a client's status (by the mission's table), description, metadata or site, and returns the entity.
+    /// Changes a client's status (by the status table, docs/coordinator.md), description, metadata or site, and returns the entity.
     public func update(id: String, data: JSONValue, modifierID: String) async throws -> JSONValue {
         guard case .object(let changes) = data, !changes.isEmpty else {
             throw RegistryError(.invalid, "update needs an object of changes, such as {\"status\": \"disabled\"}")

@@ -1,6 +1,6 @@
 import OutpostCheckin
 
-/// The mission's status table, in one place: which statuses an admin may write, from which current status, and what
+/// The status table (docs/coordinator.md), in one place: which statuses an admin may write, from which current status, and what
 /// the client becomes.
 ///
 /// | current → requested | online | disabled |

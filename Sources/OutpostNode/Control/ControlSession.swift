@@ -4,7 +4,7 @@ import OutpostState
 import Synchronization
 
 /// One control connection's context, handed to every method it calls: who the caller is and what the connection has
-/// been granted. Superuser is per connection, as in the seed API: a caller asks for it with `superuser()` and keeps it
+/// been granted. Superuser is per connection, as in accsyn's client API: a caller asks for it with `superuser()` and keeps it
 /// until the connection closes or signs in as someone else.
 ///
 /// On the Unix socket the caller is the kernel's word (`SO_PEERCRED`) from the start. On the remote listener a

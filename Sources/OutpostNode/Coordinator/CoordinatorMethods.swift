@@ -1,6 +1,6 @@
 import OutpostRPC
 
-/// The coordinator-facing control calls: the seed API's `setLicenseKeyAsync(key, validate)`, which sets the node's
+/// The coordinator-facing control calls: accsyn's client API's `setLicenseKeyAsync(key, validate)`, which sets the node's
 /// enrollment key (superuser only), as an asynchronous request like the file calls.
 enum CoordinatorMethods {
     static func make(checkin: CheckinService, registry: RequestRegistry) -> [RPCMethod<ControlSession>] {

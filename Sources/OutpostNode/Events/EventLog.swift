@@ -17,7 +17,7 @@ import OutpostService
 /// the log describes work rather than being the work's record. On a full disk the events stay in memory and what
 /// a short write left of their lines is cut off, so the file reads back whole once there is room again.
 public final class EventLog: Sendable {
-    /// One event: `_event` and `_timestamp` (µs since the epoch) as in the seed API, plus its own fields. An event
+    /// One event: `_event` and `_timestamp` (µs since the epoch) as in accsyn's client API, plus its own fields. An event
     /// with a `uid` belongs to that user; the others (server start, sandbox and GC changes) are for superusers.
     public struct Event: Sendable, Equatable {
         public var name: String

@@ -4,7 +4,7 @@ import OutpostCrypto
 import OutpostRPC
 
 /// Signing in on the remote listener: `auth(userName, password)` and `authToken(token, password?, tokenSession?)`,
-/// as in the seed API. Until one succeeds, only `getServerInfo`, `echo` and these two answer (`admission`).
+/// as in accsyn's client API. Until one succeeds, only `getServerInfo`, `echo` and these two answer (`admission`).
 ///
 /// Password checks cost about 50 ms of scrypt each, so they run on NIO's blocking-work pool rather than on the
 /// cooperative threads that serve every other call, and failures are limited per address (`SignInAudit`). Every

@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Managing who may use the remote listener, on either socket: users' passwords (superuser only) and shared tokens
-/// (`createSharedToken`, as the seed API names it). A caller may make, list and revoke tokens for themself; a
+/// (`createSharedToken`, as accsyn's client API names it). A caller may make, list and revoke tokens for themself; a
 /// superuser for anyone. A connection signed in with a token may not make tokens: a token that expires tomorrow must
 /// not be able to mint one that never does.
 enum CredentialMethods {

@@ -5,7 +5,7 @@ import OutpostCrypto
 import OutpostRPC
 import Synchronization
 
-/// Discovery packets, as the seed API has them: `recvDiscoverPacketAsync` makes a discover id and waits for a UDP
+/// Discovery packets, as accsyn's client API has them: `recvDiscoverPacketAsync` makes a discover id and waits for a UDP
 /// packet carrying it; `sendDiscoverPacketAsync` sends that packet to a waiting node. The receiver learns the sender's
 /// address and port as they reach it, which is how a node behind NAT finds its public address.
 ///

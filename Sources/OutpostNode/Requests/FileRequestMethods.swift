@@ -3,7 +3,7 @@ import OutpostCore
 import OutpostFiles
 import OutpostRPC
 
-/// The seed API's asynchronous file methods and the request lifecycle calls around them.
+/// accsyn's client API's asynchronous file methods and the request lifecycle calls around them.
 ///
 /// Each `*Async` method validates its parameters and the caller's sandbox at once (so a bad path is an immediate
 /// JSON-RPC error), then queues the operation and returns `{requestId}`.

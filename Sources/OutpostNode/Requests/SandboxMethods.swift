@@ -6,7 +6,7 @@ import OutpostRPC
 import Glibc
 #endif
 
-/// The seed API's sandbox-mapping calls, plus `terminate` and `sleep`: all superuser only.
+/// accsyn's client API's sandbox-mapping calls, plus `terminate` and `sleep`: all superuser only.
 enum SandboxMethods {
     static func make(node: NodeContext) -> [RPCMethod<ControlSession>] {
         [

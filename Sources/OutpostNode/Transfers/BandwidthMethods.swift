@@ -1,7 +1,7 @@
 import OutpostRPC
 import OutpostTransfers
 
-/// `updateBandwidthLimits` with the seed API's parameters (superuser only; unnamed parameters stay as they are;
+/// `updateBandwidthLimits` with accsyn's client API's parameters (superuser only; unnamed parameters stay as they are;
 /// rates in kbit/s), and `getBandwidthLimits` to read them. Both answer with the limits in force and the locked names.
 enum BandwidthMethods {
     static let parameters: Set<String> = [

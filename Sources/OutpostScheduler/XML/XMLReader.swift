@@ -1,7 +1,7 @@
 /// Reads untrusted BOINC XML (a scheduler request or reply, a data-server message) into an `XMLElement` tree.
 ///
 /// Why our own reader rather than FoundationXML: FoundationXML links libxml2 and full Foundation (ICU, ~6 MB more
-/// resident, see ARCHITECTURE.md), and it would be stricter than BOINC in ways real servers rely on. This reader follows
+/// resident, measured on Linux), and it would be stricter than BOINC in ways real servers rely on. This reader follows
 /// BOINC's tokenizer (`lib/parse.cpp`) where it is lenient — text before the root is skipped, text is stripped, CDATA is
 /// kept raw, `<flag/>` is an element — and is safe where BOINC is not:
 /// - any `<!DOCTYPE`, `<!ENTITY` or other declaration is refused before it could mean anything (no entity expansion,

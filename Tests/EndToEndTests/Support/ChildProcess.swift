@@ -5,7 +5,7 @@ import Glibc
 /// A real program started for a test, with stdout and stderr captured in files.
 ///
 /// Spawned with posix_spawn and a cleared signal mask: a child spawned from a Swift task otherwise inherits
-/// libdispatch's blocked signals (ARCHITECTURE.md), and a daemon that cannot receive SIGTERM would make the
+/// libdispatch's blocked signals (measured on Linux), and a daemon that cannot receive SIGTERM would make the
 /// shutdown tests meaningless.
 final class ChildProcess: @unchecked Sendable {
     let pid: pid_t
