@@ -146,7 +146,9 @@ struct RemoteAccessTests {
             #expect(expired.code == RPCError.authenticationFailedCode && expired.message.contains("expired"))
             let gone = try await remote.error("authToken", ["token": .string(revoked.token)])
             #expect(gone.message.contains("revoked"))
-            let forged = try await remote.error("authToken", ["token": .string(String(good.token.dropLast()) + "0")])
+            // The good token with its last character changed (to another one: "0" stays "0" otherwise).
+            let forgedToken = String(good.token.dropLast()) + (good.token.hasSuffix("0") ? "1" : "0")
+            let forged = try await remote.error("authToken", ["token": .string(forgedToken)])
             #expect(forged.message.contains("unknown token") || forged.message.contains("revoked"))
             let bare = try await remote.error("authToken", ["token": .string(guarded.token)])
             #expect(bare.message.contains("needs its password"))
