@@ -10,6 +10,7 @@ struct LifecycleAnnouncer: Service {
     let notifier: SystemdNotifier
     let logger: Logger
     let readyStatus: @Sendable () -> String
+    let sandboxMappings: SandboxMappingStore
 
     func run() async throws {
         notifier.ready(status: readyStatus())
@@ -17,6 +18,7 @@ struct LifecycleAnnouncer: Service {
             "outpostd is ready",
             metadata: ["status": "\(readyStatus())", "path_resolver": "\(SandboxResolver.kernelResolver)"]
         )
+        SandboxRootAudit.log(sandboxMappings.current, to: logger)
         do {
             try await gracefulShutdown()
         } catch {

@@ -220,9 +220,15 @@ public enum NodeDaemon {
                     levelControl: levelControl,
                     notifier: notifier,
                     logger: logger,
-                    readyStatus: readyStatus
+                    readyStatus: readyStatus,
+                    sandboxMappings: sandboxMappings
                 ),
-                LifecycleAnnouncer(notifier: notifier, logger: logger, readyStatus: readyStatus),
+                LifecycleAnnouncer(
+                    notifier: notifier,
+                    logger: logger,
+                    readyStatus: readyStatus,
+                    sandboxMappings: sandboxMappings
+                ),
             ]
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,

@@ -4,7 +4,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Reloads the configuration on SIGHUP: `RELOADING=1`, read the file again, apply what can change while running,
-/// `READY=1`. A file that no longer parses leaves the running configuration in force and logs why.
+/// `READY=1`. A file that no longer parses leaves the running configuration in force and logs why. Either way the
+/// sandbox roots in force are checked again: one the service cannot use is named in the log with the remedy.
 public struct ReloadService: Service {
     private let source: ConfigurationSource
     private let settings: NodeSettings
@@ -12,6 +13,7 @@ public struct ReloadService: Service {
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let readyStatus: @Sendable () -> String
+    private let sandboxMappings: SandboxMappingStore
 
     public init(
         source: ConfigurationSource,
@@ -19,7 +21,8 @@ public struct ReloadService: Service {
         levelControl: LogLevelControl,
         notifier: SystemdNotifier,
         logger: Logger,
-        readyStatus: @escaping @Sendable () -> String
+        readyStatus: @escaping @Sendable () -> String,
+        sandboxMappings: SandboxMappingStore
     ) {
         self.source = source
         self.settings = settings
@@ -27,6 +30,7 @@ public struct ReloadService: Service {
         self.notifier = notifier
         self.logger = logger
         self.readyStatus = readyStatus
+        self.sandboxMappings = sandboxMappings
     }
 
     public func run() async throws {
@@ -34,6 +38,7 @@ public struct ReloadService: Service {
         for await _ in hangups.cancelOnGracefulShutdown() {
             notifier.reloading()
             reload()
+            SandboxRootAudit.log(sandboxMappings.current, to: logger)
             notifier.ready(status: readyStatus())
         }
     }
@@ -81,14 +86,22 @@ public struct ConfigurationSource: Sendable {
     public var path: String
     public var isExplicit: Bool
     public var overrides: CommandLineOverrides
+    /// What the keys the file leaves out take: the system service's defaults, or a user server's.
+    public var defaults: NodeConfiguration
 
-    public init(path: String, isExplicit: Bool, overrides: CommandLineOverrides) {
+    public init(
+        path: String,
+        isExplicit: Bool,
+        overrides: CommandLineOverrides,
+        defaults: NodeConfiguration = NodeConfiguration()
+    ) {
         self.path = path
         self.isExplicit = isExplicit
         self.overrides = overrides
+        self.defaults = defaults
     }
 
     public func load() throws(ConfigurationError) -> NodeConfiguration {
-        try NodeConfigurationLoader.load(path: path, isExplicit: isExplicit, overrides: overrides)
+        try NodeConfigurationLoader.load(path: path, isExplicit: isExplicit, overrides: overrides, defaults: defaults)
     }
 }
