@@ -3,6 +3,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 UNITDIR ?= /usr/lib/systemd/system
+USERUNITDIR ?= /usr/lib/systemd/user
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 DOCDIR ?= $(PREFIX)/share/doc/outpost
@@ -28,8 +29,8 @@ test:
 	bash .ci/test
 
 install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/outpost $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/outpost $(DESTDIR)$(DOCDIR)
 	for program in $(PROGRAMS); do \
 		install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) $(SWIFT_BUILD_FLAGS) --show-bin-path)/$$program" $(DESTDIR)$(BINDIR)/$$program; \
 	done
@@ -38,6 +39,9 @@ install: build
 	sed 's|/usr/local/bin/outpostd|$(BINDIR)/outpostd|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
 		systemd/outpostd.service > $(DESTDIR)$(UNITDIR)/outpostd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/outpostd.service
+	sed 's|/usr/local/bin/outpostd|$(BINDIR)/outpostd|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
+		systemd/user/outpostd.service > $(DESTDIR)$(USERUNITDIR)/outpostd.service
+	chmod 0644 $(DESTDIR)$(USERUNITDIR)/outpostd.service
 	sed 's|/usr/local/bin/outpost-coordinator|$(BINDIR)/outpost-coordinator|; s|/usr/local/share/doc/outpost|$(DOCDIR)|' \
 		systemd/outpost-coordinator.service > $(DESTDIR)$(UNITDIR)/outpost-coordinator.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/outpost-coordinator.service
@@ -54,7 +58,7 @@ install: build
 uninstall:
 	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/$(p)) $(DESTDIR)$(LIBEXECDIR)/outpost-launch \
 		$(DESTDIR)$(UNITDIR)/outpostd.service $(DESTDIR)$(UNITDIR)/outpostd.socket \
-		$(DESTDIR)$(UNITDIR)/outpost-coordinator.service \
+		$(DESTDIR)$(UNITDIR)/outpost-coordinator.service $(DESTDIR)$(USERUNITDIR)/outpostd.service \
 		$(DESTDIR)$(SYSUSERSDIR)/outpost.conf $(DESTDIR)$(TMPFILESDIR)/outpost.conf $(DESTDIR)$(DOCDIR)/README.md
 
 # outpost_VERSION_ARCH.deb in this directory (see Scripts/build-deb.sh).

@@ -163,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "outpostd",
             dependencies: [
-                "OutpostNode", "OutpostCore", .product(name: "Logging", package: "swift-log"),
+                "OutpostNode", "OutpostCore", "OutpostService", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift

@@ -359,12 +359,12 @@ int outpost_set_file_identity(uid_t uid, gid_t gid, const gid_t *groups, int cou
     syscall(SYS_setfsgid, gid);
     if ((gid_t)syscall(SYS_setfsgid, (gid_t)-1) != gid) {
         errno = EPERM;
-        return -1;
+        return -2;
     }
     syscall(SYS_setfsuid, uid);
     if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != uid) {
         errno = EPERM;
-        return -1;
+        return -2;
     }
     return 0;
 }

@@ -33,12 +33,14 @@ public struct FileIdentity: Sendable, Equatable {
     ) throws(FileOperationError) -> Result {
         let daemon = Self.daemon
         if uid == daemon.uid && gid == daemon.gid { return try body() }
-        guard
-            groups.withUnsafeBufferPointer({ outpost_set_file_identity(uid, gid, $0.baseAddress, Int32($0.count)) })
-                == 0
-        else {
+        let switched = groups.withUnsafeBufferPointer {
+            outpost_set_file_identity(uid, gid, $0.baseAddress, Int32($0.count))
+        }
+        guard switched == 0 else {
             let error = errno
-            Self.restore()
+            // -1: the groups were refused and nothing changed. Restoring then would need the very capability that
+            // is missing (a user server has none), and a thread that cannot restore stops the process.
+            if switched != -1 { Self.restore() }
             throw FileOperationError(
                 .permissionDenied,
                 path: "",

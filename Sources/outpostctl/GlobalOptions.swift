@@ -17,14 +17,34 @@ struct GlobalOptions: ParsableArguments {
     )
     var socket: String?
 
+    @Flag(
+        name: .long,
+        help: "Talk to your own user server (outpostd --user) at $XDG_RUNTIME_DIR/outpost/control.sock."
+    )
+    var userServer = false
+
     @Flag(name: .long, help: "Print machine-readable JSON instead of text.")
     var json = false
 
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for an answer.", valueName: "seconds"))
     var timeout: Double = 30
 
+    func validate() throws {
+        if userServer && socket != nil {
+            throw ValidationError("--user-server and --socket name two different sockets; give one")
+        }
+        if userServer && getenv("XDG_RUNTIME_DIR") == nil {
+            throw ValidationError(
+                "--user-server needs XDG_RUNTIME_DIR (set in a login session) to find your user server"
+            )
+        }
+    }
+
     var socketPath: String {
         if let socket { return socket }
+        if userServer, let runtime = getenv("XDG_RUNTIME_DIR") {
+            return String(cString: runtime) + "/outpost/control.sock"
+        }
         if let fromEnvironment = getenv("OUTPOST_SOCKET") { return String(cString: fromEnvironment) }
         return "/run/outpost/control.sock"
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import FoundationEssentials
 import Logging
 import OutpostCore
 import OutpostNode
+import OutpostService
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +38,15 @@ struct OutpostdOptions: ParsableArguments {
     )
     var logLevel: String?
 
+    @Flag(
+        name: .long,
+        help: """
+            Run as a login user's own server (systemctl --user): configuration, state and socket in the user's XDG \
+            directories, the user's home as the sandbox.
+            """
+    )
+    var user = false
+
     @Flag(name: .long, help: "Print the version and exit.")
     var version = false
 }
@@ -56,13 +67,38 @@ if let text = options.logLevel {
     }
     logLevel = level
 }
-let source = ConfigurationSource(
-    path: options.config ?? NodeConfigurationLoader.defaultPath,
-    isExplicit: options.config != nil,
-    overrides: CommandLineOverrides(
-        stateDirectory: options.stateDirectory,
-        controlSocket: options.controlSocket,
-        logLevel: logLevel
-    )
+let overrides = CommandLineOverrides(
+    stateDirectory: options.stateDirectory,
+    controlSocket: options.controlSocket,
+    logLevel: logLevel
 )
+let source: ConfigurationSource
+if options.user {
+    let layout: UserServerLayout
+    do {
+        guard geteuid() != 0, let userName = UnixUser.name(of: geteuid()) else {
+            throw ConfigurationError(
+                file: "outpostd --user",
+                message: "--user runs a login user's own server; root runs the system service (outpostd.service)"
+            )
+        }
+        layout = try UserServerLayout(environment: ProcessInfo.processInfo.environment, userName: userName)
+    } catch {
+        let message = Array("outpostd: \(error)\n".utf8)
+        _ = message.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        exit(ConfigurationError.exitStatus)
+    }
+    source = ConfigurationSource(
+        path: options.config ?? layout.configurationFile,
+        isExplicit: options.config != nil,
+        overrides: overrides,
+        defaults: layout.defaults
+    )
+} else {
+    source = ConfigurationSource(
+        path: options.config ?? NodeConfigurationLoader.defaultPath,
+        isExplicit: options.config != nil,
+        overrides: overrides
+    )
+}
 exit(await NodeDaemon.run(source: source, inheritedSockets: inheritedSockets))

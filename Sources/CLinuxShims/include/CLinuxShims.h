@@ -69,8 +69,9 @@ long outpost_list_attributes(int fd, char *buffer, unsigned long capacity);
 int outpost_rename_noreplace(int old_directory, const char *old_name, int new_directory, const char *new_name);
 
 /// Sets the calling thread's supplementary groups (the raw setgroups system call: glibc's wrapper changes every
-/// thread), fsgid and fsuid, in that order, and checks each took: 0, or -1 with errno (EPERM without CAP_SETGID and
-/// CAP_SETUID). Other threads are not affected.
+/// thread), fsgid and fsuid, in that order, and checks each took: 0; -1 with errno when the groups could not be set
+/// (EPERM without CAP_SETGID), and then nothing changed; -2 with errno when a later step failed after the groups
+/// changed. Other threads are not affected.
 int outpost_set_file_identity(uid_t uid, gid_t gid, const gid_t *groups, int count);
 
 /// The calling thread's fsuid and fsgid.

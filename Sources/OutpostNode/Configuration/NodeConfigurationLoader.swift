@@ -17,31 +17,37 @@ public enum NodeConfigurationLoader {
     ///   - path: the file to read. When it is the default path and the file does not exist, the built-in defaults
     ///     are used (a fresh install runs without a config file); any other missing file is an error.
     ///   - overrides: command-line values, applied last.
+    ///   - defaults: what a key the file does not set takes (a user server's differ from the system service's).
     public static func load(
         path: String,
         isExplicit: Bool,
-        overrides: CommandLineOverrides
+        overrides: CommandLineOverrides,
+        defaults: NodeConfiguration = NodeConfiguration()
     ) throws(ConfigurationError)
         -> NodeConfiguration
     {
         var configuration: NodeConfiguration
         if !isExplicit && access(path, F_OK) != 0 && errno == ENOENT {
-            configuration = NodeConfiguration()
+            configuration = defaults
         } else {
-            configuration = try parse(text: try ConfigurationFile.read(path), file: path)
+            configuration = try parse(text: try ConfigurationFile.read(path), file: path, defaults: defaults)
         }
         overrides.apply(to: &configuration)
         return configuration
     }
 
     /// Parses configuration text; `file` names it in errors.
-    public static func parse(text: String, file: String) throws(ConfigurationError) -> NodeConfiguration {
+    public static func parse(
+        text: String,
+        file: String,
+        defaults: NodeConfiguration = NodeConfiguration()
+    ) throws(ConfigurationError) -> NodeConfiguration {
         let root = try ConfigurationFile.root(text: text, file: file)
         try root.rejectUnknownKeys(known: [
             "node", "control", "log", "requests", "lanes", "sandbox", "coordinator", "scheduler", "bandwidth",
             "remote",
         ])
-        var configuration = NodeConfiguration()
+        var configuration = defaults
 
         if let node = try root.subsection("node") {
             try node.rejectUnknownKeys(known: ["state_directory", "name"])
@@ -103,7 +109,7 @@ public enum NodeConfigurationLoader {
             configuration.lanes = try parseLanes(lanes)
         }
         if let coordinator = try root.subsection("coordinator") {
-            configuration.coordinator = try parseCoordinator(coordinator)
+            configuration.coordinator = try parseCoordinator(coordinator, defaults: configuration.coordinator)
         }
         if let scheduler = try root.subsection("scheduler") {
             configuration.scheduler = try parseScheduler(scheduler)
@@ -216,13 +222,14 @@ public enum NodeConfigurationLoader {
 
     /// `[coordinator]`: the check-in target and the node's own description of itself.
     static func parseCoordinator(
-        _ section: ConfigurationSection
+        _ section: ConfigurationSection,
+        defaults: NodeConfiguration.Coordinator = NodeConfiguration.Coordinator()
     ) throws(ConfigurationError) -> NodeConfiguration.Coordinator {
         try section.rejectUnknownKeys(known: [
             "url", "enrollment_token_file", "ca_file", "checkin_interval", "when_disabled", "description", "site",
             "metadata", "client_type",
         ])
-        var coordinator = NodeConfiguration.Coordinator()
+        var coordinator = defaults
         if let url = try section.nonEmptyString("url") {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw section.error("url", "must start with https:// (or http:// for a coordinator on loopback)")
