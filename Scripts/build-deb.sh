@@ -13,8 +13,11 @@ stage=$work/outpost_${version}_${arch}
 rm -rf "$stage"
 mkdir -p "$stage/DEBIAN"
 
+# No exported dynamic symbols (SwiftPM exports every symbol of an executable): nothing loads the programs as a
+# library, and the symbol tables the loader would read at each start are 3.6 MB of each program.
 make install DESTDIR="$PWD/$stage" PREFIX=/usr SYSCONFDIR=/etc UNITDIR=/usr/lib/systemd/system \
-    SWIFT_BUILD_FLAGS=--static-swift-stdlib >/dev/null
+    SWIFT_BUILD_FLAGS="--static-swift-stdlib -Xlinker --no-export-dynamic" >"$work/build.log" 2>&1 ||
+    { grep -E "error|warning: " "$work/build.log" >&2 || tail -30 "$work/build.log" >&2; exit 1; }
 strip --strip-unneeded "$stage"/usr/bin/* "$stage"/usr/libexec/outpost/outpost-launch
 
 # Debian's documentation files: the licence, and a changelog (a native package's).

@@ -149,7 +149,8 @@ func usage() -> Never {
         """
         usage: outpost-bench echo SOCKET CONNECTIONS SECONDS
                outpost-bench request SOCKET METHOD PATH          (milliseconds from submit to result)
-               outpost-bench list-rps SOCKET PATH CONNECTIONS SECONDS
+               outpost-bench list-rps SOCKET PATH CONNECTIONS SECONDS       (as superuser)
+               outpost-bench user-list-rps SOCKET PATH CONNECTIONS SECONDS  (as the caller, in their sandbox)
                outpost-bench rclone-list-rps PORT DIRECTORY CONNECTIONS SECONDS
                outpost-bench remote-list-rps PORT CA_FILE USER PASSWORD PATH CONNECTIONS SECONDS
                outpost-bench parse-replies FILE SECONDS               (scheduler replies parsed per second)
@@ -186,9 +187,14 @@ do {
         let start = Date()
         _ = try submitAndWait(client, arguments[2], arguments[3])
         print(String(format: "%.1f", Date().timeIntervalSince(start) * 1000))
-    case ("list-rps", 5):
+    case ("list-rps", 5), ("user-list-rps", 5):
         guard let connections = Int(arguments[3]), let seconds = Double(arguments[4]) else { usage() }
-        nonisolated(unsafe) let clients = try superuserClients(arguments[1], connections)
+        // user-list-rps: as the calling user in their own sandbox (the daemon takes on their file identity for each
+        // request); list-rps: as superuser, acting as the daemon itself.
+        nonisolated(unsafe) let clients =
+            arguments[0] == "list-rps"
+            ? try superuserClients(arguments[1], connections)
+            : try (0..<connections).map { _ in try ControlClient(socketPath: arguments[1], timeoutSeconds: 600) }
         let path = arguments[2]
         let rate = throughput(connections: connections, seconds: seconds) { index in
             let result = try submitAndWait(clients[index], "lsAsync", path)
