@@ -86,6 +86,9 @@ public actor LaneSupervisor: Service {
     private var hold = LaneHold()
     private var stopping = false
     private var started = false
+    /// Callers of `reconfigure` that came while `start` was still recovering: they wait for it, since `start` awaits
+    /// in between and would otherwise interleave with them (lanes added twice, the published lanes wiped).
+    private var startWaiters: [CheckedContinuation<Void, Never>] = []
     private var laneStarts: AsyncStream<Int>.Continuation?
     private let reporterWakeup: AsyncStream<Void>.Continuation
     private let reporterWakeups: AsyncStream<Void>
@@ -138,12 +141,18 @@ public actor LaneSupervisor: Service {
     public func stop() {
         guard !stopping else { return }
         stopping = true
+        resumeStartWaiters()
         for lane in lanes.values {
             lane.running?.control.abort(reason: Self.stopReason)
             lane.wakeup.yield()
         }
         laneStarts?.finish()
         reporterWakeup.finish()
+    }
+
+    private func resumeStartWaiters() {
+        for waiter in startWaiters { waiter.resume() }
+        startWaiters = []
     }
 
     // MARK: Start and recovery
@@ -186,6 +195,7 @@ public actor LaneSupervisor: Service {
             addLane(id, mode: mode)
         }
         started = true
+        resumeStartWaiters()
     }
 
     /// Ends whatever is left in the lanes' and tasks' cgroups (a previous outpostd was killed, or a process would
@@ -679,6 +689,7 @@ public actor LaneSupervisor: Service {
     /// It lasts until outpostd restarts (the configuration file stays the lasting truth); lane modes, by contrast,
     /// are stored, so a paused node stays paused across a reboot.
     public func reconfigure(_ new: LaneConfiguration) async throws {
+        if !started && !stopping { await withCheckedContinuation { startWaiters.append($0) } }
         configuration = new
         let active = lanes.filter { !$0.value.removing }.keys.sorted()
         if new.count > active.count {

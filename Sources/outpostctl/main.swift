@@ -25,7 +25,9 @@ struct Outpostctl: ParsableCommand {
 }
 
 do {
-    var command = try Outpostctl.parseAsRoot()
+    var command = try Outpostctl.parseAsRoot(
+        LeadingGlobalOptions.reorder(Array(CommandLine.arguments.dropFirst()), root: Outpostctl.self)
+    )
     try command.run()
 } catch let failure as CommandFailure {
     FileHandleStandardError.write("outpostctl: \(failure.message)\n")

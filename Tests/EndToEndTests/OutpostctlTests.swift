@@ -39,6 +39,26 @@ struct OutpostctlTests {
         #expect(try daemon.stop() == 0)
     }
 
+    @Test("global options before the subcommand, nested ones too, and after it, as kubectl and systemctl take them")
+    func globalOptionsFirst() throws {
+        let daemon = try Daemon()
+        let socket = daemon.socketPath
+        let info = try run(["--socket", socket, "--json", "info"], directory: daemon.directory)
+        #expect(info.status == 0, "\(info)")
+        #expect(try JSONCoding.parse(Array(info.stdout.utf8))["nodeId"] != nil)
+        let echo = try run(["--socket=\(socket)", "--timeout", "5", "echo", "hi"], directory: daemon.directory)
+        #expect(echo.status == 0 && echo.stdout == "hi\n", "\(echo)")
+        let nested = try run(
+            ["--superuser", "--socket", socket, "sandbox", "get", "--json"],
+            directory: daemon.directory
+        )
+        #expect(nested.status == 0, "\(nested)")
+        // An option before the subcommand that is not a global one is still refused.
+        let unknown = try run(["--no-such-option", "info", "--socket", socket], directory: daemon.directory)
+        #expect(unknown.status == 64)
+        #expect(try daemon.stop() == 0)
+    }
+
     @Test("user add/list/remove and token create/list/revoke, passwords from files")
     func usersAndTokens() throws {
         let daemon = try Daemon()
