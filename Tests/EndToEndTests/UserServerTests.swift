@@ -12,28 +12,66 @@ import Glibc
 /// unit for a lingering user.
 @Suite("user server (real binaries)", .serialized)
 struct UserServerTests {
-    @Test("outpostd --user as a plain user: XDG paths, a 0600 socket, the home as sandbox, type 2 at the coordinator")
-    func userServer() throws {
-        let directory = try TemporaryDirectory()
-        let peer = try Attacker(directory: directory)
-        chmod(directory.path, 0o755)
-        let home = directory.file("home")
-        let runtime = directory.file("run")
-        for path in [home, runtime, home + "/.config", home + "/.config/outpost"] {
-            mkdir(path, 0o700)
+    /// The peer's home and runtime directory (0700, theirs), with the environment their user manager would give.
+    struct PeerSession {
+        let directory: TemporaryDirectory
+        let peer: Attacker
+        let home: String
+        let runtime: String
+        var socket: String { runtime + "/outpost/control.sock" }
+        var configFile: String { home + "/.config/outpost/outpostd.toml" }
+
+        init() throws {
+            directory = try TemporaryDirectory()
+            peer = try Attacker(directory: directory)
+            chmod(directory.path, 0o755)
+            home = directory.file("home")
+            runtime = directory.file("run")
+            for path in [home, runtime, home + "/.config", home + "/.config/outpost"] {
+                mkdir(path, 0o700)
+                peer.give(path)
+            }
+        }
+
+        /// Writes a file of the peer's, 0600.
+        func write(_ path: String, _ text: String) throws {
+            try writeFile(path, text, mode: 0o600)
             peer.give(path)
         }
-        try writeFile(home + "/notes.txt", "mine\n", mode: 0o600)
-        peer.give(home + "/notes.txt")
 
+        /// Runs a program as the peer in their session.
+        func run(_ executable: String, _ arguments: [String]) throws -> ChildProcess {
+            try ChildProcess(
+                "/usr/bin/setpriv",
+                ["--reuid=\(peer.uid)", "--regid=\(peer.gid)", "--clear-groups", "--", executable] + arguments,
+                environment: ["PATH": "/usr/bin:/bin", "HOME": home, "XDG_RUNTIME_DIR": runtime],
+                directory: directory
+            )
+        }
+
+        /// `outpostd --user` as the peer, once its socket answers.
+        func startServer() throws -> ChildProcess {
+            let daemon = try run(try BuiltProducts.path("outpostd"), ["--user"])
+            let socket = socket
+            #expect(
+                try eventually { access(socket, F_OK) == 0 && (try? ControlClient(socketPath: socket)) != nil },
+                "the user server never answered: \(daemon.standardError)"
+            )
+            return daemon
+        }
+    }
+
+    @Test("outpostd --user as a plain user: XDG paths, a 0600 socket, the home as sandbox, type 2 at the coordinator")
+    func userServer() throws {
+        let session = try PeerSession()
+        let (peer, home) = (session.peer, session.home)
+        try session.write(home + "/notes.txt", "mine\n")
         let coordinator = try Coordinator()
         let (token, _) = try coordinator.token()
         let tokenFile = home + "/.config/outpost/enrollment-token"
-        try writeFile(tokenFile, token + "\n", mode: 0o600)
-        peer.give(tokenFile)
-        let configFile = home + "/.config/outpost/outpostd.toml"
-        try writeFile(
-            configFile,
+        try session.write(tokenFile, token + "\n")
+        try session.write(
+            session.configFile,
             """
             [coordinator]
             url = "\(coordinator.url)"
@@ -41,23 +79,8 @@ struct UserServerTests {
             enrollment_token_file = "\(tokenFile)"
             """
         )
-        peer.give(configFile)
-
-        let environment = ["PATH": "/usr/bin:/bin", "HOME": home, "XDG_RUNTIME_DIR": runtime]
-        func asPeer(_ executable: String, _ arguments: [String]) throws -> ChildProcess {
-            try ChildProcess(
-                "/usr/bin/setpriv",
-                ["--reuid=\(peer.uid)", "--regid=\(peer.gid)", "--clear-groups", "--", executable] + arguments,
-                environment: environment,
-                directory: directory
-            )
-        }
-        let daemon = try asPeer(try BuiltProducts.path("outpostd"), ["--user"])
-        let socket = runtime + "/outpost/control.sock"
-        #expect(
-            try eventually { access(socket, F_OK) == 0 && (try? ControlClient(socketPath: socket)) != nil },
-            "the user server never answered: \(daemon.standardError)"
-        )
+        let daemon = try session.startServer()
+        let socket = session.socket
         var status = stat()
         #expect(lstat(socket, &status) == 0 && status.st_mode & 0o777 == 0o600 && status.st_uid == peer.uid)
         #expect(access(home + "/.local/state/outpost/node-id", F_OK) == 0)
@@ -67,7 +90,7 @@ struct UserServerTests {
         // outpostctl --user-server finds the socket from XDG_RUNTIME_DIR; the home is `home:`, and what is made there is
         // the user's.
         func outpostctl(_ arguments: [String]) throws -> (Int32, String, String) {
-            let child = try asPeer(try BuiltProducts.path("outpostctl"), arguments + ["--user-server"])
+            let child = try session.run(try BuiltProducts.path("outpostctl"), arguments + ["--user-server"])
             let exit = try child.waitForExit(timeout: .seconds(30))
             return (exit, child.standardOutput, child.standardError)
         }
@@ -97,40 +120,12 @@ struct UserServerTests {
 
     @Test("a user server cannot take on another user's identity: their request is refused, never run as its owner")
     func anotherUsersRequestIsRefused() throws {
-        let directory = try TemporaryDirectory()
-        let peer = try Attacker(directory: directory)
-        chmod(directory.path, 0o755)
-        let home = directory.file("home")
-        let runtime = directory.file("run")
-        for path in [home, runtime, home + "/.config", home + "/.config/outpost"] {
-            mkdir(path, 0o700)
-            peer.give(path)
-        }
+        let session = try PeerSession()
         // A mapping for everyone: the owner's home for any caller. Only root can reach the 0600 socket besides the
         // owner; connected without asking for superuser, it is a caller like any other.
-        let configFile = home + "/.config/outpost/outpostd.toml"
-        try writeFile(configFile, "[sandbox]\n\"\" = { home = \"\(home)\" }\n")
-        peer.give(configFile)
-        let daemon = try ChildProcess(
-            "/usr/bin/setpriv",
-            [
-                "--reuid=\(peer.uid)", "--regid=\(peer.gid)", "--clear-groups", "--",
-                try BuiltProducts.path("outpostd"),
-                "--user",
-            ],
-            environment: ["PATH": "/usr/bin:/bin", "HOME": home, "XDG_RUNTIME_DIR": runtime],
-            directory: directory
-        )
-        let socket = runtime + "/outpost/control.sock"
-        var client: ControlClient?
-        #expect(
-            try eventually {
-                client = try? ControlClient(socketPath: socket, timeoutSeconds: 30)
-                return client != nil
-            },
-            "the user server never answered: \(daemon.standardError)"
-        )
-        let connection = try #require(client)
+        try session.write(session.configFile, "[sandbox]\n\"\" = { home = \"\(session.home)\" }\n")
+        let daemon = try session.startServer()
+        let connection = try ControlClient(socketPath: session.socket, timeoutSeconds: 30)
         let submitted = try connection.call("lsAsync", ["path": "home:"])
         let refused = #expect(throws: ControlClientError.self) {
             try connection.call("getRequestResult", ["requestId": submitted["requestId"]!, "timeoutSeconds": 30])

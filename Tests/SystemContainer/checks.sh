@@ -56,7 +56,7 @@ say "info du during 200 symlink swaps: $leaks answers larger than the sandbox"
 check "a symlink swapped in during du leaks nothing" test "$leaks" -eq 0
 # The service keeps CAP_SETUID and CAP_SETGID in its bounding set, and a process without CAP_SETPCAP cannot empty a
 # bounding set: a task's CapBnd shows those two; every set it could use is empty and no-new-privileges is on.
-task_caps='grep -E "^(Cap|NoNewPrivs)" /proc/self/status > /var/lib/outpost/task-caps'
+task_caps='grep -E "^(Cap|NoNewPrivs)" /proc/self/status > /var/lib/outpost/task-caps; cat /proc/self/cgroup > /var/lib/outpost/task-cgroup'
 outpostctl submit --superuser -- /bin/sh -c "$task_caps"
 sleep 3
 outpostctl status --superuser
@@ -68,6 +68,11 @@ done
 check "the task's CapBnd holds at most CAP_SETUID and CAP_SETGID" \
     grep -Eq "^CapBnd:[[:space:]]*00000000000000(00|c0)$" /var/lib/outpost/task-caps
 check "the task has no-new-privileges" grep -q "^NoNewPrivs:[[:space:]]*1$" /var/lib/outpost/task-caps
+cat /var/lib/outpost/task-cgroup
+# Under the service's delegated cgroup (the unified hierarchy's line, or systemd's own on a cgroup v1 host).
+check "the task ran in the service's delegated cgroup" \
+    grep -Eq "^[0-9]+:(name=systemd)?:/system.slice/outpostd.service(/.*)?$" /var/lib/outpost/task-cgroup
+say "info the task's cgroup: $(grep -E "^[0-9]+:(name=systemd)?:" /var/lib/outpost/task-cgroup | head -1)"
 say "info $(journalctl -u outpostd -o json | grep -o '"PATH_RESOLVER":"[^"]*"' | tail -1)"
 check "journal lines carry structured fields" sh -c 'journalctl -u outpostd -o json | grep -q "\"PATH_RESOLVER\""'
 # Idle memory side by side with Debian's BOINC client as a service, both idle for 20 s: resident set, and of it the
