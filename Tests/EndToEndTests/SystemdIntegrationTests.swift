@@ -109,6 +109,30 @@ struct SystemdIntegrationTests {
         try notify.waitFor("RELOADING=1")
         try notify.waitFor("READY=1")
         #expect(daemon.process.standardError.contains("use setSandboxMapping"))
+
+        // What is read only at start is said to need a restart, section by section; what applies live is not.
+        try writeFile(
+            directory.file("outpostd.toml"),
+            """
+            [node]
+            name = "second"
+            [sandbox]
+            alice = false
+            [lanes]
+            control_group = "outpost-lanes"
+            [coordinator]
+            checkin_interval = 5
+            [bandwidth]
+            outgoing_rate_limit = 1000
+            """
+        )
+        daemon.process.signal(SIGHUP)
+        try notify.waitFor("RELOADING=1")
+        try notify.waitFor("READY=1")
+        let restartNeeded = daemon.process.standardError
+        #expect(restartNeeded.contains("[coordinator] changed; it takes effect when outpostd restarts"))
+        #expect(restartNeeded.contains("[bandwidth] changed; it takes effect when outpostd restarts"))
+        #expect(!restartNeeded.contains("[lanes] changed"))
         #expect(try daemon.stop() == 0)
     }
 

@@ -55,15 +55,26 @@ public struct ReloadService: Service {
             return
         }
         let old = settings.current
+        // Live: [node] name, [log] level, [lanes] control_group, [control] superusers, max_connections,
+        // max_connections_per_user and idle_timeout_seconds (read for each connection). Everything else is read once
+        // at start, and a change to it is said, never silently dropped.
+        var oldLanes = old.lanes
+        var newLanes = new.lanes
+        (oldLanes.controlGroup, newLanes.controlGroup) = (nil, nil)
         for (key, changed) in [
             ("node.state_directory", old.node.stateDirectory != new.node.stateDirectory),
             ("control.socket", old.control.socket != new.control.socket),
+            ("control.socket_mode", old.control.socketMode != new.control.socketMode),
             ("control.max_message_bytes", old.control.maxMessageBytes != new.control.maxMessageBytes),
-            ("requests", old.requests != new.requests),
+            ("[requests]", old.requests != new.requests),
+            ("[coordinator]", old.coordinator != new.coordinator),
+            ("[scheduler]", old.scheduler != new.scheduler),
+            ("[bandwidth]", old.bandwidth != new.bandwidth),
+            ("[remote]", old.remote != new.remote),
         ] where changed {
             logger.warning("\(key) changed; it takes effect when outpostd restarts")
         }
-        if old.lanes != new.lanes {
+        if oldLanes != newLanes {
             logger.warning("[lanes] changed; it takes effect when outpostd restarts (setConfig changes lanes at once)")
         }
         if old.sandbox != new.sandbox {
