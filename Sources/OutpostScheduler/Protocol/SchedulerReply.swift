@@ -25,7 +25,7 @@ public struct SchedulerReply: Sendable, Equatable {
     public var nextRPCDelay: Double?
     public var messages: [Message] = []
     public var projectIsDown = false
-    /// The seed protocol's `<redirect>`: when present, these replace the project's scheduler URLs.
+    /// The reply's `<redirect>` elements: when present, these replace the project's scheduler URLs.
     public var redirects: [String] = []
     public var codeSignKey: String?
     public var codeSignKeySignature: String?
