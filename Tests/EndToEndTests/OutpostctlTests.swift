@@ -56,6 +56,11 @@ struct OutpostctlTests {
         // An option before the subcommand that is not a global one is still refused.
         let unknown = try run(["--no-such-option", "info", "--socket", socket], directory: daemon.directory)
         #expect(unknown.status == 64)
+        // --user-server needs the login session's runtime directory, and names one socket too many with --socket.
+        let noSession = try run(["--user-server", "info"], directory: daemon.directory)
+        #expect(noSession.status == 64 && noSession.stderr.contains("XDG_RUNTIME_DIR"), "\(noSession)")
+        let both = try run(["info", "--user-server", "--socket", socket], directory: daemon.directory)
+        #expect(both.status == 64 && both.stderr.contains("give one"), "\(both)")
         #expect(try daemon.stop() == 0)
     }
 
